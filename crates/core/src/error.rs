@@ -1,0 +1,80 @@
+//! Errors of the core stages. Each variant carries what a user needs to find the bad input.
+
+use crate::json::JsonError;
+use crate::types::DataType;
+
+/// A schema could not be read or written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SchemaError {
+    /// The stored JSON is not a dlt schema.
+    #[error("cannot read schema JSON: {0}")]
+    Parse(#[source] serde_json::Error),
+    /// The YAML is not a dlt schema.
+    #[error("cannot read or write schema YAML: {0}")]
+    Yaml(String),
+    /// A schema from another dlt schema engine.
+    #[error(
+        "schema engine version {0} is not supported (dltrs reads engine version {ENGINE}); \
+         export the schema with dlt 1.x first",
+        ENGINE = crate::schema::ENGINE_VERSION
+    )]
+    UnsupportedEngine(u32),
+}
+
+/// An item could not be normalized. Items before it are kept; the failed item adds no rows.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NormalizeError {
+    /// The item is not valid JSON.
+    #[error("table `{table}`, item {item}: invalid JSON: {source}")]
+    InvalidJson {
+        /// Root table the item was for.
+        table: String,
+        /// 0-based position of the item in what was pushed for this table.
+        item: u64,
+        /// What is wrong and where.
+        #[source]
+        source: JsonError,
+    },
+    /// A null arrived for a column declared not nullable.
+    #[error(
+        "table `{table}`, item {item}: column `{column}` is not nullable but the value is null; \
+         send a value or declare the column nullable"
+    )]
+    NullInNotNullColumn {
+        /// Table of the row.
+        table: String,
+        /// Column name.
+        column: String,
+        /// 0-based item position.
+        item: u64,
+    },
+    /// A value fits neither the column's type nor its variant column's type.
+    #[error(
+        "table `{table}`, item {item}: value {value} cannot be stored in column `{column}` of \
+         type {data_type}: the variant column for its type exists with another type; \
+         fix the value or declare the column type"
+    )]
+    CannotCoerce {
+        /// Table of the row.
+        table: String,
+        /// The (variant) column that refused the value.
+        column: String,
+        /// Its data type.
+        data_type: DataType,
+        /// The value, truncated.
+        value: String,
+        /// 0-based item position.
+        item: u64,
+    },
+    /// The buffered rows could not be assembled into an Arrow batch (a dltrs bug).
+    #[error("internal error building the batch of table `{table}` (please report): {source}")]
+    Batch {
+        /// Table being flushed.
+        table: String,
+        /// Arrow's error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+}

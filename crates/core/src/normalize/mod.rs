@@ -1,0 +1,903 @@
+//! The relational normalizer: nested JSON items in, typed columnar batches per table out.
+//!
+//! It follows dlt 1.31's `relational` normalizer (`dlt/common/normalizers/json/relational.py`)
+//! and its row coercion (`dlt/normalize/items_normalizers/jsonl.py`):
+//!
+//! ```text
+//!  item ──flatten──▶ row of (column, value) ──coerce──▶ staged values ──commit──▶ TableBuffer
+//!   │   (dicts → a__b columns,            (infer type / coerce /          (Arrow builders,
+//!   │    lists → child tables)              variant column, schema grows)   one per table)
+//!   └─ lists ─▶ child rows with _dlt_parent_id, _dlt_list_idx, _dlt_id (and _dlt_root_id)
+//! ```
+//!
+//! It is sans-IO: [`RelationalNormalizer::push`] takes items, [`RelationalNormalizer::flush`]
+//! returns Arrow batches plus the schema changes made since the last flush. An item is
+//! all-or-nothing: if any of its rows fails, none of them is kept.
+
+mod buffer;
+mod paths;
+pub mod row_id;
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+use arrow_array::RecordBatch;
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+pub use buffer::{DLT_TYPE_METADATA, arrow_field, arrow_type};
+pub use paths::EMPTY_KEY;
+
+use crate::error::NormalizeError;
+use crate::json::{Item, item_to_string, parse, write_item_sorted};
+use crate::naming::{NamingConvention, SnakeCase};
+use crate::schema::{Column, MergeStrategy, Schema, SchemaChange, Table, TableHints};
+use crate::types::{DataType, Scalar, coerce, infer_type, value_type};
+use buffer::TableBuffer;
+use paths::{Interner, Paths, ROOT_PATH, TableCtx};
+
+/// dlt's default `max_table_nesting`.
+pub const DEFAULT_MAX_NESTING: u32 = 1000;
+
+const C_DLT_ID: &str = "_dlt_id";
+const C_DLT_LOAD_ID: &str = "_dlt_load_id";
+const C_DLT_ROOT_ID: &str = "_dlt_root_id";
+const C_DLT_PARENT_ID: &str = "_dlt_parent_id";
+const C_DLT_LIST_IDX: &str = "_dlt_list_idx";
+const C_VALUE: &str = "value";
+const C_LIST: &str = "list";
+
+/// Something the normalizer did that the user may want to know, but that is not an error.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "warning", rename_all = "snake_case")]
+pub enum NormalizeWarning {
+    /// Two source keys normalized to the same column; the later value was kept (as in dlt).
+    KeyCollision {
+        /// Table of the row.
+        table: String,
+        /// The column both keys map to.
+        column: String,
+        /// 0-based item position.
+        item: u64,
+    },
+    /// A column received only nulls, so it was not created yet (it will be when a value comes).
+    NullOnlyColumn {
+        /// Table name.
+        table: String,
+        /// Column name.
+        column: String,
+    },
+}
+
+/// The batches of one table produced by a flush.
+#[derive(Debug, Clone)]
+pub struct TableBatch {
+    /// Table name.
+    pub table: String,
+    /// Its rows, columns in schema order.
+    pub batch: RecordBatch,
+}
+
+/// What a flush returns: batches per table (parents before children) and what changed.
+#[derive(Debug, Clone, Default)]
+pub struct NormalizedChunk {
+    /// One batch per table that received rows.
+    pub batches: Vec<TableBatch>,
+    /// Schema changes made since the previous flush.
+    pub changes: Vec<SchemaChange>,
+    /// Warnings since the previous flush.
+    pub warnings: Vec<NormalizeWarning>,
+}
+
+/// Turns nested JSON items into relational rows, the dlt way. See the module docs.
+pub struct RelationalNormalizer {
+    schema: Schema,
+    naming: Box<dyn NamingConvention>,
+    load_id: String,
+    names: Interner,
+    paths: Paths,
+    tables: Vec<TableCtx>,
+    buffers: Vec<TableBuffer>,
+    changes: Vec<SchemaChange>,
+    warnings: Vec<NormalizeWarning>,
+    null_only: HashSet<(usize, u32)>,
+    rng: StdRng,
+    items: u64,
+    seen: Vec<u64>,
+    row_gen: u64,
+    sys: SystemNames,
+}
+
+/// Interned ids of the `_dlt_*` column names.
+struct SystemNames {
+    dlt_id: u32,
+    load_id: u32,
+    root_id: u32,
+    parent_id: u32,
+    list_idx: u32,
+}
+
+/// A value staged for a table column until its item is complete.
+struct Staged<'a> {
+    table: usize,
+    column: usize,
+    value: Scalar<'a>,
+}
+
+/// A staged row: its table and the range of its values.
+struct StagedRow {
+    table: usize,
+    start: usize,
+    end: usize,
+}
+
+#[derive(Default)]
+struct Stage<'a> {
+    values: Vec<Staged<'a>>,
+    rows: Vec<StagedRow>,
+}
+
+/// Where a row's fields come from.
+#[derive(Clone, Copy)]
+enum Fields<'i, 'a> {
+    /// A JSON object.
+    Dict(&'i [(Cow<'a, str>, Item<'a>)]),
+    /// One synthetic key: `{"value": x}` for scalars, `{"list": [...]}` for lists of lists.
+    Single(&'static str, &'i Item<'a>),
+}
+
+/// A row after flattening.
+struct FlatRow<'i, 'a> {
+    fields: Vec<(u32, &'i Item<'a>)>,
+    lists: Vec<(u32, &'i [Item<'a>])>,
+}
+
+impl RelationalNormalizer {
+    /// A normalizer that extends `schema` and stamps root rows with `load_id`, using dlt's
+    /// default `snake_case` naming without a length limit.
+    pub fn new(schema: Schema, load_id: impl Into<String>) -> Self {
+        Self::with_naming(schema, load_id, Box::new(SnakeCase::new()))
+    }
+
+    /// Like [`Self::new`] with another naming convention (e.g. `SnakeCase::with_max_length(63)`).
+    pub fn with_naming(
+        schema: Schema,
+        load_id: impl Into<String>,
+        naming: Box<dyn NamingConvention>,
+    ) -> Self {
+        let mut names = Interner::default();
+        let sys = SystemNames {
+            dlt_id: names.intern(C_DLT_ID),
+            load_id: names.intern(C_DLT_LOAD_ID),
+            root_id: names.intern(C_DLT_ROOT_ID),
+            parent_id: names.intern(C_DLT_PARENT_ID),
+            list_idx: names.intern(C_DLT_LIST_IDX),
+        };
+        RelationalNormalizer {
+            schema,
+            naming,
+            load_id: load_id.into(),
+            names,
+            paths: Paths::new(),
+            tables: Vec::new(),
+            buffers: Vec::new(),
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            null_only: HashSet::new(),
+            rng: StdRng::from_os_rng(),
+            items: 0,
+            seen: Vec::new(),
+            row_gen: 0,
+            sys,
+        }
+    }
+
+    /// The schema as extended so far.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// Gives the schema back (after a final [`Self::flush`]).
+    pub fn into_schema(self) -> Schema {
+        self.schema
+    }
+
+    /// The load id stamped on root rows.
+    pub fn load_id(&self) -> &str {
+        &self.load_id
+    }
+
+    /// Applies a resource's hints to its root table (a source name) and returns the
+    /// normalized table name to push items to.
+    pub fn apply_hints(&mut self, table: &str, hints: &TableHints) -> String {
+        self.schema
+            .apply_hints(self.naming.as_ref(), table, hints, &mut self.changes)
+    }
+
+    /// Rows buffered and not yet flushed, over all tables.
+    pub fn buffered_rows(&self) -> usize {
+        self.buffers.iter().map(|b| b.rows).sum()
+    }
+
+    /// Parses one JSON document and pushes it (see [`Self::push`]).
+    pub fn push_json(&mut self, table: &str, json: &[u8]) -> Result<(), NormalizeError> {
+        let item = parse(json).map_err(|source| NormalizeError::InvalidJson {
+            table: table.to_string(),
+            item: self.items,
+            source,
+        })?;
+        self.push(table, &item)
+    }
+
+    /// Normalizes one item into `table` (a source name, normalized here) and its child tables.
+    /// A non-object item becomes `{"value": item}`.
+    pub fn push(&mut self, table: &str, item: &Item<'_>) -> Result<(), NormalizeError> {
+        let root = self.root_ctx(table);
+        let max_nesting = self
+            .schema
+            .table(&self.tables[root].name)
+            .and_then(|t| t.normalizer.max_nesting)
+            .unwrap_or(DEFAULT_MAX_NESTING);
+        let fields = match item {
+            Item::Object(fields) => Fields::Dict(fields),
+            other => Fields::Single(C_VALUE, other),
+        };
+        let mut stage = Stage::default();
+        let result = self.normalize_row(
+            &mut stage,
+            root,
+            fields,
+            None,
+            None,
+            i64::from(max_nesting),
+        );
+        self.items += 1;
+        result?;
+        self.commit(&stage);
+        Ok(())
+    }
+
+    /// Returns the buffered rows as Arrow batches, with the schema changes and warnings since
+    /// the last flush. Buffers are reused for the next rows.
+    pub fn flush(&mut self) -> Result<NormalizedChunk, NormalizeError> {
+        let mut batches = Vec::new();
+        for (ctx, buffer) in self.tables.iter().zip(self.buffers.iter_mut()) {
+            if buffer.rows == 0 {
+                continue;
+            }
+            let Some(table) = self.schema.table(&ctx.name) else {
+                continue;
+            };
+            let order: Vec<&str> = table.complete_columns().map(|c| c.name.as_str()).collect();
+            let batch = buffer
+                .finish(&order)
+                .map_err(|source| NormalizeError::Batch {
+                    table: ctx.name.clone(),
+                    source,
+                })?;
+            batches.push(TableBatch {
+                table: ctx.name.clone(),
+                batch,
+            });
+        }
+        let mut warnings = std::mem::take(&mut self.warnings);
+        let mut null_only: Vec<(usize, u32)> = self.null_only.drain().collect();
+        null_only.sort_unstable();
+        for (table, name) in null_only {
+            let table = &self.tables[table].name;
+            let column = self.names.name(name);
+            let exists = self
+                .schema
+                .table(table)
+                .and_then(|t| t.columns.get(column))
+                .is_some_and(Column::is_complete);
+            if !exists {
+                warnings.push(NormalizeWarning::NullOnlyColumn {
+                    table: table.clone(),
+                    column: column.to_string(),
+                });
+            }
+        }
+        Ok(NormalizedChunk {
+            batches,
+            changes: std::mem::take(&mut self.changes),
+            warnings,
+        })
+    }
+
+    fn root_ctx(&mut self, table: &str) -> usize {
+        let name = self.naming.normalize_tables_path(table);
+        if let Some(i) = self
+            .tables
+            .iter()
+            .position(|t| t.parent.is_none() && t.name == name)
+        {
+            return i;
+        }
+        self.new_ctx(name.clone(), name, None)
+    }
+
+    fn new_ctx(&mut self, name: String, path: String, parent: Option<usize>) -> usize {
+        let index = self.tables.len();
+        let root = parent.map_or(index, |p| self.tables[p].root);
+        self.tables.push(TableCtx {
+            name,
+            path,
+            parent,
+            root,
+            children: Default::default(),
+        });
+        self.buffers.push(TableBuffer::new());
+        index
+    }
+
+    fn child_ctx(&mut self, parent: usize, list_path: &str) -> usize {
+        if let Some(&i) = self.tables[parent].children.get(list_path) {
+            return i;
+        }
+        let path = format!("{}__{}", self.tables[parent].path, list_path);
+        let name = self.naming.shorten_fragments(&[&path]);
+        let index = self.new_ctx(name, path, Some(parent));
+        self.tables[parent]
+            .children
+            .insert(list_path.to_string(), index);
+        index
+    }
+
+    /// dlt's `_flatten`: scalars of a dict in order, nested dicts flattened after them (LIFO,
+    /// as dlt's stack does), lists collected for child tables. Beyond the nesting limit, or
+    /// where the column is declared `json`, dicts and lists stay whole.
+    fn flatten<'i, 'a>(
+        &mut self,
+        table: usize,
+        fields: Fields<'i, 'a>,
+        r_lvl: i64,
+        item_no: u64,
+    ) -> FlatRow<'i, 'a> {
+        let mut row = FlatRow {
+            fields: Vec::new(),
+            lists: Vec::new(),
+        };
+        self.row_gen += 1;
+        let mut stack: Vec<(Fields<'i, 'a>, i64, u32)> = vec![(fields, r_lvl, ROOT_PATH)];
+        while let Some((fields, lvl, node)) = stack.pop() {
+            let mut visit = |this: &mut Self, key: &str, value: &'i Item<'a>| {
+                let child = this
+                    .paths
+                    .child(node, key, this.naming.as_ref(), &mut this.names);
+                let column = this.paths.node(child).column;
+                match value {
+                    Item::Object(inner) if !this.keeps_json(table, column, lvl) => {
+                        stack.push((Fields::Dict(inner), lvl - 1, child));
+                    }
+                    Item::Array(items) if !this.keeps_json(table, column, lvl) => {
+                        let list_id = this.names.intern(&this.paths.node(child).list_path);
+                        if let Some(existing) = row.lists.iter_mut().find(|(id, _)| *id == list_id)
+                        {
+                            existing.1 = items;
+                        } else {
+                            row.lists.push((list_id, items));
+                        }
+                    }
+                    _ => {
+                        if this.mark_seen(column) {
+                            if let Some(existing) = row.fields.iter_mut().find(|(c, _)| *c == column)
+                            {
+                                existing.1 = value;
+                            }
+                            this.warnings.push(NormalizeWarning::KeyCollision {
+                                table: this.tables[table].name.clone(),
+                                column: this.names.name(column).to_string(),
+                                item: item_no,
+                            });
+                        } else {
+                            row.fields.push((column, value));
+                        }
+                    }
+                }
+            };
+            match fields {
+                Fields::Dict(pairs) => {
+                    for (key, value) in pairs {
+                        visit(self, key, value);
+                    }
+                }
+                Fields::Single(key, value) => visit(self, key, value),
+            }
+        }
+        row
+    }
+
+    /// Marks a column as present in the current row; true if it already was.
+    fn mark_seen(&mut self, column: u32) -> bool {
+        let i = column as usize;
+        if self.seen.len() <= i {
+            self.seen.resize(self.names.len().max(i + 1), 0);
+        }
+        let already = self.seen[i] == self.row_gen;
+        self.seen[i] = self.row_gen;
+        already
+    }
+
+    /// dlt's `is_nested_type`: keep a dict or list whole as `json`.
+    fn keeps_json(&self, table: usize, column: u32, r_lvl: i64) -> bool {
+        if r_lvl <= 0 {
+            return true;
+        }
+        self.schema
+            .table(&self.tables[table].name)
+            .and_then(|t| t.columns.get(self.names.name(column)))
+            .is_some_and(|c| c.data_type == Some(DataType::Json))
+    }
+
+    /// dlt's `_normalize_row`: flatten, stage the row with its identity columns, then recurse
+    /// into its lists.
+    fn normalize_row<'i, 'a>(
+        &mut self,
+        stage: &mut Stage<'i>,
+        table: usize,
+        fields: Fields<'i, 'a>,
+        root_id: Option<&str>,
+        parent: Option<(&str, usize)>,
+        r_lvl: i64,
+    ) -> Result<(), NormalizeError>
+    where
+        'a: 'i,
+    {
+        let item_no = self.items;
+        let row = self.flatten(table, fields, r_lvl, item_no);
+        let is_root = parent.is_none();
+
+        // a `_dlt_id` in the data is kept as the row id
+        let given_id = row
+            .fields
+            .iter()
+            .find(|(c, _)| *c == self.sys.dlt_id)
+            .and_then(|(_, v)| match v {
+                Item::Str(s) if !s.is_empty() => Some(s.to_string()),
+                _ => None,
+            });
+        let row_id = match (given_id, parent) {
+            (Some(id), _) => id,
+            (None, Some((parent_id, idx))) => {
+                row_id::child_row_id(parent_id, &self.tables[table].name, idx)
+            }
+            (None, None) => self.root_row_id(table, &row, fields),
+        };
+
+        let start = stage.values.len();
+        for &(column, value) in &row.fields {
+            if column == self.sys.dlt_id {
+                continue;
+            }
+            self.stage_value(stage, table, column, value)?;
+        }
+        if let Some(root_id) = root_id {
+            self.stage_system(stage, table, self.sys.root_id, Scalar::Text(Cow::Owned(root_id.to_string())))?;
+        }
+        match parent {
+            None => {
+                let load_id = Scalar::Text(Cow::Owned(self.load_id.clone()));
+                self.stage_system(stage, table, self.sys.load_id, load_id)?;
+            }
+            Some((parent_id, idx)) => {
+                let parent_id = Scalar::Text(Cow::Owned(parent_id.to_string()));
+                self.stage_system(stage, table, self.sys.parent_id, parent_id)?;
+                let idx = Scalar::Bigint(i64::try_from(idx).unwrap_or(i64::MAX));
+                self.stage_system(stage, table, self.sys.list_idx, idx)?;
+            }
+        }
+        self.stage_system(stage, table, self.sys.dlt_id, Scalar::Text(Cow::Owned(row_id.clone())))?;
+        stage.rows.push(StagedRow {
+            table,
+            start,
+            end: stage.values.len(),
+        });
+
+        if row.lists.is_empty() {
+            return Ok(());
+        }
+        // the root's `_dlt_id` travels down as `_dlt_root_id` when the root needs it
+        let propagated: Option<String> = match root_id {
+            Some(id) => Some(id.to_string()),
+            None if is_root && self.root_needs_root_key(table) => Some(row_id.clone()),
+            None => None,
+        };
+        for (list_id, items) in row.lists {
+            let list_path = self.names.name(list_id).to_string();
+            let child = self.child_ctx(table, &list_path);
+            let child_lvl = r_lvl - 1;
+            for (idx, value) in items.iter().enumerate() {
+                let parent = Some((row_id.as_str(), idx));
+                match value {
+                    Item::Object(fields) => self.normalize_row(
+                        stage,
+                        child,
+                        Fields::Dict(fields),
+                        propagated.as_deref(),
+                        parent,
+                        child_lvl,
+                    )?,
+                    Item::Array(_) => self.normalize_row(
+                        stage,
+                        child,
+                        Fields::Single(C_LIST, value),
+                        propagated.as_deref(),
+                        parent,
+                        child_lvl - 1,
+                    )?,
+                    scalar => self.scalar_row(stage, child, scalar, propagated.as_deref(), &row_id, idx)?,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A list element that is not a dict or list: a row `{value, _dlt_parent_id, ...}`.
+    fn scalar_row<'i>(
+        &mut self,
+        stage: &mut Stage<'i>,
+        table: usize,
+        value: &'i Item<'_>,
+        root_id: Option<&str>,
+        parent_id: &str,
+        idx: usize,
+    ) -> Result<(), NormalizeError> {
+        let start = stage.values.len();
+        let column = self
+            .paths
+            .child(ROOT_PATH, C_VALUE, self.naming.as_ref(), &mut self.names);
+        let column = self.paths.node(column).column;
+        self.stage_value(stage, table, column, value)?;
+        if let Some(root_id) = root_id {
+            self.stage_system(stage, table, self.sys.root_id, Scalar::Text(Cow::Owned(root_id.to_string())))?;
+        }
+        let row_id = row_id::child_row_id(parent_id, &self.tables[table].name, idx);
+        self.stage_system(stage, table, self.sys.parent_id, Scalar::Text(Cow::Owned(parent_id.to_string())))?;
+        let idx = Scalar::Bigint(i64::try_from(idx).unwrap_or(i64::MAX));
+        self.stage_system(stage, table, self.sys.list_idx, idx)?;
+        self.stage_system(stage, table, self.sys.dlt_id, Scalar::Text(Cow::Owned(row_id)))?;
+        stage.rows.push(StagedRow {
+            table,
+            start,
+            end: stage.values.len(),
+        });
+        Ok(())
+    }
+
+    fn root_needs_root_key(&self, table: usize) -> bool {
+        self.schema
+            .table(&self.tables[table].name)
+            .is_some_and(|t| self.schema.requires_root_key(t))
+    }
+
+    /// Root `_dlt_id`: random, or a content hash for tables whose merge strategy needs stable
+    /// ids (`upsert`, `insert-only`, `cdc`: primary key; `scd2`: the whole item).
+    fn root_row_id(&mut self, table: usize, row: &FlatRow<'_, '_>, fields: Fields<'_, '_>) -> String {
+        let strategy = self
+            .schema
+            .table(&self.tables[table].name)
+            .and_then(|t| self.schema.merge_strategy(t));
+        match strategy {
+            Some(MergeStrategy::Upsert | MergeStrategy::InsertOnly | MergeStrategy::Cdc) => {
+                let key: Vec<String> = self
+                    .schema
+                    .table(&self.tables[table].name)
+                    .map(|t| {
+                        t.columns_with(|c| c.primary_key)
+                            .into_iter()
+                            .map(String::from)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let mut pairs: Vec<(Cow<'_, str>, Item<'_>)> = Vec::new();
+                for name in &key {
+                    let value = row
+                        .fields
+                        .iter()
+                        .find(|(c, _)| self.names.name(*c) == name)
+                        .map_or(Item::Null, |(_, v)| (*v).clone());
+                    pairs.push((Cow::Borrowed(name.as_str()), value));
+                }
+                let mut json = String::new();
+                write_item_sorted(&mut json, &Item::Object(pairs));
+                row_id::content_row_id(&json)
+            }
+            Some(MergeStrategy::Scd2) => {
+                let item = match fields {
+                    Fields::Dict(pairs) => Item::Object(
+                        pairs
+                            .iter()
+                            .filter(|(k, _)| !k.starts_with("_dlt"))
+                            .cloned()
+                            .collect(),
+                    ),
+                    Fields::Single(key, value) => {
+                        Item::Object(vec![(Cow::Borrowed(key), value.clone())])
+                    }
+                };
+                let mut json = String::new();
+                write_item_sorted(&mut json, &item);
+                row_id::content_row_id(&json)
+            }
+            _ => row_id::random_row_id(&mut self.rng),
+        }
+    }
+
+    /// Stages a `_dlt_*` value (they have fixed types, so they never need a variant).
+    fn stage_system<'i>(
+        &mut self,
+        stage: &mut Stage<'i>,
+        table: usize,
+        name: u32,
+        value: Scalar<'i>,
+    ) -> Result<(), NormalizeError> {
+        let column = match self.buffers[table].column(name) {
+            Some(c) => c,
+            None => {
+                let data_type = if name == self.sys.list_idx {
+                    DataType::Bigint
+                } else {
+                    DataType::Text
+                };
+                self.add_column(table, name, data_type, false)?
+            }
+        };
+        stage.values.push(Staged {
+            table,
+            column,
+            value,
+        });
+        Ok(())
+    }
+
+    /// dlt's `_coerce_row` for one value: fast path into an existing column, else infer a new
+    /// column or fall back to a variant column `<col>__v_<type>`.
+    fn stage_value<'i>(
+        &mut self,
+        stage: &mut Stage<'i>,
+        table: usize,
+        name: u32,
+        value: &'i Item<'_>,
+    ) -> Result<(), NormalizeError> {
+        if value.is_null() {
+            return self.null_value(table, name);
+        }
+        if let Some(column) = self.buffers[table].column(name) {
+            let col = &self.buffers[table].columns[column];
+            if let Some(scalar) = coerce(col.data_type, col.scale, value) {
+                stage.values.push(Staged {
+                    table,
+                    column,
+                    value: scalar,
+                });
+                return Ok(());
+            }
+            return self.stage_variant(stage, table, name, value);
+        }
+        // a column of the schema not yet in this buffer (created earlier, or an incomplete
+        // hint column getting its first value)
+        let table_name = self.tables[table].name.clone();
+        let existing = self
+            .schema
+            .table(&table_name)
+            .and_then(|t| t.columns.get(self.names.name(name)))
+            .cloned();
+        let data_type = match existing.as_ref().and_then(|c| c.data_type) {
+            Some(t) => t,
+            None => infer_type(value).unwrap_or(DataType::Text),
+        };
+        let scale = existing.as_ref().map_or(9, Column::decimal_scale);
+        match coerce(data_type, scale, value) {
+            Some(scalar) => {
+                let column = self.add_column(table, name, data_type, false)?;
+                stage.values.push(Staged {
+                    table,
+                    column,
+                    value: scalar,
+                });
+                Ok(())
+            }
+            None => self.stage_variant(stage, table, name, value),
+        }
+    }
+
+    fn stage_variant<'i>(
+        &mut self,
+        stage: &mut Stage<'i>,
+        table: usize,
+        name: u32,
+        value: &'i Item<'_>,
+    ) -> Result<(), NormalizeError> {
+        let value_type = value_type(value).unwrap_or(DataType::Text);
+        let base = self.names.name(name).to_string();
+        let variant_name = self
+            .naming
+            .shorten_fragments(&[&base, &format!("v_{}", value_type.as_str())]);
+        let variant = self.names.intern(&variant_name);
+        let (column, data_type, scale) = match self.buffers[table].column(variant) {
+            Some(c) => {
+                let col = &self.buffers[table].columns[c];
+                (Some(c), col.data_type, col.scale)
+            }
+            None => {
+                let existing = self
+                    .schema
+                    .table(&self.tables[table].name)
+                    .and_then(|t| t.columns.get(&variant_name))
+                    .and_then(|c| c.data_type.map(|t| (t, c.decimal_scale())));
+                match existing {
+                    Some((t, s)) => (None, t, s),
+                    // a variant's type is inferred again (a timestamp string stays a timestamp)
+                    None => (None, infer_type(value).unwrap_or(value_type), 9),
+                }
+            }
+        };
+        let Some(scalar) = coerce(data_type, scale, value) else {
+            return Err(NormalizeError::CannotCoerce {
+                table: self.tables[table].name.clone(),
+                column: variant_name,
+                data_type,
+                value: truncated(value),
+                item: self.items,
+            });
+        };
+        let column = match column {
+            Some(c) => c,
+            None => self.add_column(table, variant, data_type, true)?,
+        };
+        stage.values.push(Staged {
+            table,
+            column,
+            value: scalar,
+        });
+        Ok(())
+    }
+
+    fn null_value(&mut self, table: usize, name: u32) -> Result<(), NormalizeError> {
+        let nullable = match self.buffers[table].column(name) {
+            Some(c) => self.buffers[table].columns[c].nullable,
+            None => {
+                let column_name = self.names.name(name);
+                let declared = self
+                    .schema
+                    .table(&self.tables[table].name)
+                    .and_then(|t| t.columns.get(column_name));
+                match declared {
+                    Some(c) if c.is_complete() => c.is_nullable(),
+                    Some(_) => true,
+                    None => !self.not_null_hint(column_name),
+                }
+            }
+        };
+        if !nullable {
+            return Err(NormalizeError::NullInNotNullColumn {
+                table: self.tables[table].name.clone(),
+                column: self.names.name(name).to_string(),
+                item: self.items,
+            });
+        }
+        if self.buffers[table].column(name).is_none() {
+            self.null_only.insert((table, name));
+        }
+        Ok(())
+    }
+
+    fn default_hint(&self, hint: &str, column: &str) -> bool {
+        self.schema
+            .settings
+            .default_hints
+            .get(hint)
+            .is_some_and(|names| names.iter().any(|n| n == column))
+    }
+
+    fn not_null_hint(&self, column: &str) -> bool {
+        self.default_hint("not_null", column)
+    }
+
+    /// Adds a complete column to the schema (or completes a hint column) and to the buffer.
+    fn add_column(
+        &mut self,
+        table: usize,
+        name: u32,
+        data_type: DataType,
+        variant: bool,
+    ) -> Result<usize, NormalizeError> {
+        let table_name = self.tables[table].name.clone();
+        let column_name = self.names.name(name).to_string();
+        self.ensure_schema_table(table);
+        let mut column = Column::new(column_name.clone(), data_type);
+        column.nullable = Some(!self.not_null_hint(&column_name));
+        for (hint, set) in [
+            ("unique", &mut column.unique),
+            ("row_key", &mut column.row_key),
+            ("parent_key", &mut column.parent_key),
+            ("root_key", &mut column.root_key),
+        ] {
+            if self.default_hint(hint, &column_name) {
+                *set = Some(true);
+            }
+        }
+        if variant {
+            column.variant = Some(true);
+            column.description = Some(format!("Variant of column {column_name} generated by dlt"));
+        }
+        let Some(schema_table) = self.schema.tables.get_mut(&table_name) else {
+            return Err(NormalizeError::Batch {
+                table: table_name,
+                source: arrow_schema::ArrowError::SchemaError("table vanished".into()),
+            });
+        };
+        let column = match schema_table.columns.get(&column_name) {
+            Some(existing) if existing.is_complete() => existing.clone(),
+            Some(_) => {
+                // a hint column gets its type now and moves to where its data first arrived
+                let hints = schema_table.columns.shift_remove(&column_name).unwrap_or_default();
+                column.merge_hints(&hints);
+                column.data_type = Some(data_type);
+                self.changes.push(SchemaChange::NewColumn {
+                    table: table_name.clone(),
+                    column: column_name.clone(),
+                    data_type,
+                    variant,
+                });
+                schema_table.columns.insert(column_name.clone(), column.clone());
+                column
+            }
+            None => {
+                self.changes.push(SchemaChange::NewColumn {
+                    table: table_name.clone(),
+                    column: column_name.clone(),
+                    data_type,
+                    variant,
+                });
+                schema_table.columns.insert(column_name.clone(), column.clone());
+                column
+            }
+        };
+        Ok(self.buffers[table].add_column(name, &column))
+    }
+
+    /// Creates the schema table of a context on its first row.
+    fn ensure_schema_table(&mut self, table: usize) {
+        let name = self.tables[table].name.clone();
+        if self.schema.tables.contains_key(&name) {
+            return;
+        }
+        let new_table = match self.tables[table].parent {
+            None => Table::new_root(name.clone(), Default::default()),
+            Some(parent) => Table::new_child(name.clone(), self.tables[parent].name.clone()),
+        };
+        self.changes.push(SchemaChange::NewTable {
+            table: name.clone(),
+            parent: new_table.parent.clone(),
+        });
+        self.schema.tables.insert(name.clone(), new_table);
+        let root = self.tables[self.tables[table].root].name.clone();
+        if self.schema.table(&root).is_some_and(|t| self.schema.requires_root_key(t)) {
+            self.schema.record_root_key_propagation(&root);
+        }
+    }
+
+    fn commit(&mut self, stage: &Stage<'_>) {
+        for row in &stage.rows {
+            let values = stage.values[row.start..row.end]
+                .iter()
+                .filter(|v| v.table == row.table)
+                .map(|v| (v.column, &v.value));
+            self.buffers[row.table].append_row(values);
+        }
+    }
+}
+
+/// A value for an error message: compact JSON, cut at 200 characters.
+fn truncated(value: &Item<'_>) -> String {
+    let text = item_to_string(value);
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests;

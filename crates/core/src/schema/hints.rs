@@ -1,0 +1,102 @@
+//! [`TableHints`]: what a resource says about its root table before data arrives.
+
+use super::{Column, MergeStrategy, Schema, SchemaChange, Table, WriteDisposition};
+use crate::naming::NamingConvention;
+
+/// Hints for a root table: disposition, keys, nesting limit and declared columns.
+/// Names are source names; they are normalized when applied.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableHints {
+    /// Write disposition (`append` when not set on a new table).
+    pub write_disposition: Option<WriteDisposition>,
+    /// Merge strategy for `merge` tables.
+    pub merge_strategy: Option<MergeStrategy>,
+    /// Primary key columns.
+    pub primary_key: Vec<String>,
+    /// Merge key columns.
+    pub merge_key: Vec<String>,
+    /// Levels of nesting unpacked into child tables (dlt's `max_table_nesting`).
+    pub max_nesting: Option<u32>,
+    /// Declared columns; a declared type wins over inference.
+    pub columns: Vec<Column>,
+}
+
+impl Schema {
+    /// Creates or updates the root table `table_name` (a source name) with `hints`, returning
+    /// the normalized table name. Key columns become `nullable: false` hint columns that take
+    /// their type from the first value.
+    pub fn apply_hints(
+        &mut self,
+        naming: &dyn NamingConvention,
+        table_name: &str,
+        hints: &TableHints,
+        changes: &mut Vec<SchemaChange>,
+    ) -> String {
+        let name = naming.normalize_tables_path(table_name);
+        let table = self.tables.entry(name.clone()).or_insert_with(|| {
+            changes.push(SchemaChange::NewTable {
+                table: name.clone(),
+                parent: None,
+            });
+            Table::new_root(
+                name.clone(),
+                hints.write_disposition.unwrap_or_default(),
+            )
+        });
+        if let Some(wd) = hints.write_disposition {
+            table.write_disposition = Some(wd);
+        }
+        if hints.merge_strategy.is_some() {
+            table.merge_strategy = hints.merge_strategy;
+        }
+        if let Some(max_nesting) = hints.max_nesting {
+            table.normalizer.max_nesting = Some(max_nesting);
+        }
+        let mut declared: Vec<Column> = Vec::new();
+        for key in &hints.primary_key {
+            declared.push(Column {
+                name: naming.normalize_path(key),
+                nullable: Some(false),
+                primary_key: Some(true),
+                ..Column::default()
+            });
+        }
+        for key in &hints.merge_key {
+            declared.push(Column {
+                name: naming.normalize_path(key),
+                nullable: Some(false),
+                merge_key: Some(true),
+                ..Column::default()
+            });
+        }
+        for column in &hints.columns {
+            let mut column = column.clone();
+            column.name = naming.normalize_path(&column.name);
+            declared.push(column);
+        }
+        for hint in declared {
+            match table.columns.get_mut(&hint.name) {
+                Some(existing) => existing.merge_hints(&hint),
+                None => {
+                    if let Some(data_type) = hint.data_type {
+                        changes.push(SchemaChange::NewColumn {
+                            table: name.clone(),
+                            column: hint.name.clone(),
+                            data_type,
+                            variant: false,
+                        });
+                    }
+                    table.columns.insert(hint.name.clone(), hint);
+                }
+            }
+        }
+        let needs_root_key = self
+            .tables
+            .get(&name)
+            .is_some_and(|t| self.requires_root_key(t));
+        if needs_root_key {
+            self.record_root_key_propagation(&name);
+        }
+        name
+    }
+}

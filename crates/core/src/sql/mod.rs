@@ -1,0 +1,3 @@
+//! SQL dialect knowledge that needs no driver: how each destination names dlt's types.
+
+pub mod duckdb;

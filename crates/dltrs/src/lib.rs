@@ -1,0 +1,1 @@
+pub use dltrs_core::*;
