@@ -101,6 +101,7 @@ pub struct RelationalNormalizer {
     changes: Vec<SchemaChange>,
     warnings: Vec<NormalizeWarning>,
     null_only: HashSet<(usize, u32)>,
+    null_only_reported: HashSet<(usize, u32)>,
     rng: StdRng,
     items: u64,
     seen: Vec<u64>,
@@ -184,6 +185,7 @@ impl RelationalNormalizer {
             changes: Vec::new(),
             warnings: Vec::new(),
             null_only: HashSet::new(),
+            null_only_reported: HashSet::new(),
             rng: StdRng::from_os_rng(),
             items: 0,
             seen: Vec::new(),
@@ -283,15 +285,15 @@ impl RelationalNormalizer {
         let mut warnings = std::mem::take(&mut self.warnings);
         let mut null_only: Vec<(usize, u32)> = self.null_only.drain().collect();
         null_only.sort_unstable();
-        for (table, name) in null_only {
-            let table = &self.tables[table].name;
+        for (table_id, name) in null_only {
+            let table = &self.tables[table_id].name;
             let column = self.names.name(name);
             let exists = self
                 .schema
                 .table(table)
                 .and_then(|t| t.columns.get(column))
                 .is_some_and(Column::is_complete);
-            if !exists {
+            if !exists && self.null_only_reported.insert((table_id, name)) {
                 warnings.push(NormalizeWarning::NullOnlyColumn {
                     table: table.clone(),
                     column: column.to_string(),
