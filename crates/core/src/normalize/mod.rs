@@ -20,6 +20,7 @@ pub mod row_id;
 
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use arrow_array::RecordBatch;
 use rand::SeedableRng;
@@ -147,6 +148,24 @@ enum Fields<'i, 'a> {
     Single(&'static str, &'i Item<'a>),
 }
 
+/// A row still to normalize: a dict (or synthetic single-key) row, or a scalar list element.
+enum Work<'i, 'a> {
+    Row {
+        table: usize,
+        fields: Fields<'i, 'a>,
+        root_id: Option<Rc<str>>,
+        parent: Option<(Rc<str>, usize)>,
+        r_lvl: i64,
+    },
+    Scalar {
+        table: usize,
+        value: &'i Item<'a>,
+        root_id: Option<Rc<str>>,
+        parent_id: Rc<str>,
+        idx: usize,
+    },
+}
+
 /// A row after flattening.
 struct FlatRow<'i, 'a> {
     fields: Vec<(u32, &'i Item<'a>)>,
@@ -245,14 +264,7 @@ impl RelationalNormalizer {
             other => Fields::Single(C_VALUE, other),
         };
         let mut stage = Stage::default();
-        let result = self.normalize_row(
-            &mut stage,
-            root,
-            fields,
-            None,
-            None,
-            i64::from(max_nesting),
-        );
+        let result = self.normalize_item(&mut stage, root, fields, i64::from(max_nesting));
         self.items += 1;
         result?;
         self.commit(&stage);
@@ -432,9 +444,98 @@ impl RelationalNormalizer {
             .is_some_and(|c| c.data_type == Some(DataType::Json))
     }
 
-    /// dlt's `_normalize_row`: flatten, stage the row with its identity columns, then recurse
-    /// into its lists.
-    fn normalize_row<'i, 'a>(
+    /// Normalizes one item depth first, parents before children, with an explicit work stack
+    /// (no recursion, so nesting depth cannot exhaust the thread's stack).
+    fn normalize_item<'i, 'a>(
+        &mut self,
+        stage: &mut Stage<'i>,
+        root: usize,
+        fields: Fields<'i, 'a>,
+        r_lvl: i64,
+    ) -> Result<(), NormalizeError>
+    where
+        'a: 'i,
+    {
+        let mut work: Vec<Work<'i, 'a>> = vec![Work::Row {
+            table: root,
+            fields,
+            root_id: None,
+            parent: None,
+            r_lvl,
+        }];
+        let mut children: Vec<Work<'i, 'a>> = Vec::new();
+        while let Some(next) = work.pop() {
+            match next {
+                Work::Row {
+                    table,
+                    fields,
+                    root_id,
+                    parent,
+                    r_lvl,
+                } => {
+                    let parent_ref = parent.as_ref().map(|(id, idx)| (id.as_ref(), *idx));
+                    let (row_id, lists) =
+                        self.stage_row(stage, table, fields, root_id.as_deref(), parent_ref, r_lvl)?;
+                    if lists.is_empty() {
+                        continue;
+                    }
+                    // the root's `_dlt_id` travels down as `_dlt_root_id` when the root needs it
+                    let propagated: Option<Rc<str>> = match root_id {
+                        Some(id) => Some(id),
+                        None if parent.is_none() && self.root_needs_root_key(table) => {
+                            Some(Rc::from(row_id.as_str()))
+                        }
+                        None => None,
+                    };
+                    let row_id: Rc<str> = Rc::from(row_id);
+                    for (list_id, items) in lists {
+                        let list_path = self.names.name(list_id).to_string();
+                        let child = self.child_ctx(table, &list_path);
+                        for (idx, value) in items.iter().enumerate() {
+                            let parent = Some((row_id.clone(), idx));
+                            let root_id = propagated.clone();
+                            children.push(match value {
+                                Item::Object(fields) => Work::Row {
+                                    table: child,
+                                    fields: Fields::Dict(fields),
+                                    root_id,
+                                    parent,
+                                    r_lvl: r_lvl - 1,
+                                },
+                                Item::Array(_) => Work::Row {
+                                    table: child,
+                                    fields: Fields::Single(C_LIST, value),
+                                    root_id,
+                                    parent,
+                                    r_lvl: r_lvl - 2,
+                                },
+                                scalar => Work::Scalar {
+                                    table: child,
+                                    value: scalar,
+                                    root_id,
+                                    parent_id: row_id.clone(),
+                                    idx,
+                                },
+                            });
+                        }
+                    }
+                    work.extend(children.drain(..).rev());
+                }
+                Work::Scalar {
+                    table,
+                    value,
+                    root_id,
+                    parent_id,
+                    idx,
+                } => self.scalar_row(stage, table, value, root_id.as_deref(), &parent_id, idx)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// dlt's `_normalize_row` for one row: flatten it and stage it with its identity columns.
+    /// Returns the row id and the lists to unpack into child tables.
+    fn stage_row<'i, 'a>(
         &mut self,
         stage: &mut Stage<'i>,
         table: usize,
@@ -442,13 +543,12 @@ impl RelationalNormalizer {
         root_id: Option<&str>,
         parent: Option<(&str, usize)>,
         r_lvl: i64,
-    ) -> Result<(), NormalizeError>
+    ) -> Result<(String, Vec<(u32, &'i [Item<'a>])>), NormalizeError>
     where
         'a: 'i,
     {
         let item_no = self.items;
         let row = self.flatten(table, fields, r_lvl, item_no);
-        let is_root = parent.is_none();
 
         // a `_dlt_id` in the data is kept as the row id
         let given_id = row
@@ -495,44 +595,7 @@ impl RelationalNormalizer {
             start,
             end: stage.values.len(),
         });
-
-        if row.lists.is_empty() {
-            return Ok(());
-        }
-        // the root's `_dlt_id` travels down as `_dlt_root_id` when the root needs it
-        let propagated: Option<String> = match root_id {
-            Some(id) => Some(id.to_string()),
-            None if is_root && self.root_needs_root_key(table) => Some(row_id.clone()),
-            None => None,
-        };
-        for (list_id, items) in row.lists {
-            let list_path = self.names.name(list_id).to_string();
-            let child = self.child_ctx(table, &list_path);
-            let child_lvl = r_lvl - 1;
-            for (idx, value) in items.iter().enumerate() {
-                let parent = Some((row_id.as_str(), idx));
-                match value {
-                    Item::Object(fields) => self.normalize_row(
-                        stage,
-                        child,
-                        Fields::Dict(fields),
-                        propagated.as_deref(),
-                        parent,
-                        child_lvl,
-                    )?,
-                    Item::Array(_) => self.normalize_row(
-                        stage,
-                        child,
-                        Fields::Single(C_LIST, value),
-                        propagated.as_deref(),
-                        parent,
-                        child_lvl - 1,
-                    )?,
-                    scalar => self.scalar_row(stage, child, scalar, propagated.as_deref(), &row_id, idx)?,
-                }
-            }
-        }
-        Ok(())
+        Ok((row_id, row.lists))
     }
 
     /// A list element that is not a dict or list: a row `{value, _dlt_parent_id, ...}`.
@@ -765,9 +828,10 @@ impl RelationalNormalizer {
                     .schema
                     .table(&self.tables[table].name)
                     .and_then(|t| t.columns.get(column_name));
+                // a declared key column is not nullable even before its type is known (dlt lets
+                // the null through and the load fails later)
                 match declared {
-                    Some(c) if c.is_complete() => c.is_nullable(),
-                    Some(_) => true,
+                    Some(c) => c.is_nullable(),
                     None => !self.not_null_hint(column_name),
                 }
             }
