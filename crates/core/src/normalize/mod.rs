@@ -231,6 +231,9 @@ impl RelationalNormalizer {
     /// Applies a resource's hints to its root table (a source name) and returns the
     /// normalized table name to push items to.
     pub fn apply_hints(&mut self, table: &str, hints: &TableHints) -> String {
+        for ctx in &mut self.tables {
+            ctx.needs_root_key = None;
+        }
         self.schema
             .apply_hints(self.naming.as_ref(), table, hints, &mut self.changes)
     }
@@ -340,6 +343,7 @@ impl RelationalNormalizer {
             parent,
             root,
             children: Default::default(),
+            needs_root_key: None,
         });
         self.buffers.push(TableBuffer::new());
         index
@@ -630,10 +634,16 @@ impl RelationalNormalizer {
         Ok(())
     }
 
-    fn root_needs_root_key(&self, table: usize) -> bool {
-        self.schema
+    fn root_needs_root_key(&mut self, table: usize) -> bool {
+        if let Some(cached) = self.tables[table].needs_root_key {
+            return cached;
+        }
+        let needs = self
+            .schema
             .table(&self.tables[table].name)
-            .is_some_and(|t| self.schema.requires_root_key(t))
+            .is_some_and(|t| self.schema.requires_root_key(t));
+        self.tables[table].needs_root_key = Some(needs);
+        needs
     }
 
     /// Root `_dlt_id`: random, or a content hash for tables whose merge strategy needs stable
@@ -938,10 +948,10 @@ impl RelationalNormalizer {
             table: name.clone(),
             parent: new_table.parent.clone(),
         });
+        let is_root = new_table.parent.is_none();
         self.schema.tables.insert(name.clone(), new_table);
-        let root = self.tables[self.tables[table].root].name.clone();
-        if self.schema.table(&root).is_some_and(|t| self.schema.requires_root_key(t)) {
-            self.schema.record_root_key_propagation(&root);
+        if is_root && self.root_needs_root_key(table) {
+            self.schema.record_root_key_propagation(&name);
         }
     }
 

@@ -142,4 +142,6 @@ pub(crate) struct TableCtx {
     pub(crate) root: usize,
     /// Child tables by unshortened relative list path.
     pub(crate) children: HashMap<String, usize>,
+    /// Cached `Schema::requires_root_key` of a root table; reset when hints change.
+    pub(crate) needs_root_key: Option<bool>,
 }
