@@ -54,7 +54,9 @@ fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
         "append" => Ok(WriteDisposition::Append),
         "replace" => Ok(WriteDisposition::Replace),
         "merge" => Ok(WriteDisposition::Merge),
-        other => Err(format!("unknown write disposition `{other}` (append, replace, merge)")),
+        other => Err(format!(
+            "unknown write disposition `{other}` (append, replace, merge)"
+        )),
     }
 }
 
@@ -83,7 +85,9 @@ fn run(cli: Cli) -> Result<()> {
             let reader: Box<dyn Read> = if file.as_os_str() == "-" {
                 Box::new(std::io::stdin())
             } else {
-                Box::new(File::open(&file).with_context(|| format!("cannot open {}", file.display()))?)
+                Box::new(
+                    File::open(&file).with_context(|| format!("cannot open {}", file.display()))?,
+                )
             };
             let source = file.display().to_string();
             let mut normalizer = RelationalNormalizer::new(Schema::new(&table), load_id());

@@ -370,7 +370,10 @@ mod tests {
     #[test]
     fn snake_case_matches_dlt_on_the_naming_table() {
         let table = table();
-        assert!(table.cases.len() >= 40, "the naming table must keep 40+ pairs");
+        assert!(
+            table.cases.len() >= 40,
+            "the naming table must keep 40+ pairs"
+        );
         let plain = SnakeCase::new();
         let pg = SnakeCase::with_max_length(63);
         let short = SnakeCase::with_max_length(20);

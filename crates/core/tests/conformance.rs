@@ -3,6 +3,9 @@
 //! counts must equal dlt's, and the documents rebuilt from our batches must equal dlt's
 //! documents (merge and replace are applied to the documents the way the destination would).
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -91,7 +94,10 @@ fn run_items(case: &Case) -> Vec<Vec<Item<'_>>> {
     let root = dltrs_core::json::parse_str(&case.text).unwrap();
     let field = |item: &Item<'static>, key: &str| -> Option<Item<'static>> {
         match item {
-            Item::Object(fields) => fields.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
+            Item::Object(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone()),
             _ => None,
         }
     };
@@ -152,7 +158,12 @@ fn run_case(case: &Case) -> Outcome {
                 let keys: Vec<String> = Keys::list(&run.primary_key)
                     .into_iter()
                     .chain(Keys::list(&run.merge_key))
-                    .map(|k| dltrs_core::naming::NamingConvention::normalize_path(&dltrs_core::SnakeCase::new(), &k))
+                    .map(|k| {
+                        dltrs_core::naming::NamingConvention::normalize_path(
+                            &dltrs_core::SnakeCase::new(),
+                            &k,
+                        )
+                    })
                     .collect();
                 let key_of = |d: &Value| keys.iter().map(|k| d.get(k).cloned()).collect::<Vec<_>>();
                 let incoming: Vec<Vec<Option<Value>>> = new_docs.iter().map(key_of).collect();
@@ -188,10 +199,10 @@ fn count_rows(table: &str, docs: &[Value], counts: &mut BTreeMap<String, usize>)
     for doc in docs {
         if let Value::Object(map) = doc {
             for (key, value) in map {
-                if let Value::Array(children) = value {
-                    if children.iter().all(Value::is_object) {
-                        count_rows(&format!("{table}__{key}"), children, counts);
-                    }
+                if let Value::Array(children) = value
+                    && children.iter().all(Value::is_object)
+                {
+                    count_rows(&format!("{table}__{key}"), children, counts);
                 }
             }
         }
@@ -212,11 +223,15 @@ fn cell(array: &dyn Array, row: usize, metadata_type: Option<&String>) -> Option
         ArrowType::Float64 => json!(array.as_primitive::<Float64Type>().value(row)),
         ArrowType::Boolean => json!(array.as_boolean().value(row)),
         ArrowType::Timestamp(_, _) => {
-            json!(format_timestamp(array.as_primitive::<TimestampMicrosecondType>().value(row)))
+            json!(format_timestamp(
+                array.as_primitive::<TimestampMicrosecondType>().value(row)
+            ))
         }
         ArrowType::Date32 => json!(format_date(array.as_primitive::<Date32Type>().value(row))),
         ArrowType::Time64(_) => {
-            json!(format_time(array.as_primitive::<Time64MicrosecondType>().value(row)))
+            json!(format_time(
+                array.as_primitive::<Time64MicrosecondType>().value(row)
+            ))
         }
         ArrowType::Decimal128(_, scale) => {
             let text = format_decimal(array.as_primitive::<Decimal128Type>().value(row), *scale);
@@ -241,7 +256,11 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
         .map(|row| {
             let mut map = Map::new();
             for (i, field) in schema.fields().iter().enumerate() {
-                if let Some(v) = cell(batch.column(i).as_ref(), row, field.metadata().get("dlt.data_type")) {
+                if let Some(v) = cell(
+                    batch.column(i).as_ref(),
+                    row,
+                    field.metadata().get("dlt.data_type"),
+                ) {
                     map.insert(field.name().clone(), v);
                 }
             }
@@ -257,8 +276,10 @@ fn rebuild_documents(
     root: &str,
     batches: &HashMap<String, RecordBatch>,
 ) -> Vec<Value> {
-    let rows: HashMap<String, Vec<Map<String, Value>>> =
-        batches.iter().map(|(t, b)| (t.clone(), rows_of(b))).collect();
+    let rows: HashMap<String, Vec<Map<String, Value>>> = batches
+        .iter()
+        .map(|(t, b)| (t.clone(), rows_of(b)))
+        .collect();
     fn build(
         schema: &Schema,
         table: &str,
@@ -271,7 +292,10 @@ fn rebuild_documents(
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let id = row.get("_dlt_id");
-        for child in schema.data_tables().filter(|t| t.parent.as_deref() == Some(table)) {
+        for child in schema
+            .data_tables()
+            .filter(|t| t.parent.as_deref() == Some(table))
+        {
             let mut kids: Vec<&Map<String, Value>> = rows
                 .get(&child.name)
                 .map(|r| r.iter().filter(|k| k.get("_dlt_parent_id") == id).collect())
@@ -283,13 +307,21 @@ fn rebuild_documents(
             let key = child.name[table.len() + 2..].to_string();
             doc.insert(
                 key,
-                Value::Array(kids.into_iter().map(|k| build(schema, &child.name, k, rows)).collect()),
+                Value::Array(
+                    kids.into_iter()
+                        .map(|k| build(schema, &child.name, k, rows))
+                        .collect(),
+                ),
             );
         }
         Value::Object(doc)
     }
     rows.get(root)
-        .map(|r| r.iter().map(|row| build(schema, root, row, &rows)).collect())
+        .map(|r| {
+            r.iter()
+                .map(|row| build(schema, root, row, &rows))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -298,7 +330,13 @@ fn column_rows(schema: &Schema, table: &str) -> Vec<Value> {
         .table(table)
         .map(|t| {
             t.complete_columns()
-                .map(|c| json!([c.name, dltrs_core::sql::duckdb::column_type(c), c.is_nullable()]))
+                .map(|c| {
+                    json!([
+                        c.name,
+                        dltrs_core::sql::duckdb::column_type(c),
+                        c.is_nullable()
+                    ])
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -333,7 +371,11 @@ fn every_public_case_matches_dlt() {
         let Value::Object(tables) = &expected["tables"] else {
             panic!("{name}: no tables")
         };
-        let ours: Vec<String> = outcome.schema.data_tables().map(|t| t.name.clone()).collect();
+        let ours: Vec<String> = outcome
+            .schema
+            .data_tables()
+            .map(|t| t.name.clone())
+            .collect();
         let mut theirs: Vec<String> = tables.keys().cloned().collect();
         let mut ours_sorted = ours.clone();
         ours_sorted.sort();
@@ -345,16 +387,26 @@ fn every_public_case_matches_dlt() {
         for (table, want) in tables {
             let got = column_rows(&outcome.schema, table);
             if Value::Array(got.clone()) != want["columns"] {
-                failures.push(format!("{name}.{table}: columns\n  ours {}\n  dlt  {}", json!(got), want["columns"]));
+                failures.push(format!(
+                    "{name}.{table}: columns\n  ours {}\n  dlt  {}",
+                    json!(got),
+                    want["columns"]
+                ));
             }
             let count = outcome.row_counts.get(table).copied().unwrap_or(0);
             if json!(count) != want["row_count"] {
-                failures.push(format!("{name}.{table}: {count} rows, dlt {}", want["row_count"]));
+                failures.push(format!(
+                    "{name}.{table}: {count} rows, dlt {}",
+                    want["row_count"]
+                ));
             }
         }
         let got_docs = json!(outcome.documents);
         if got_docs != expected["documents"] {
-            failures.push(format!("{name}: documents\n  ours {got_docs}\n  dlt  {}", expected["documents"]));
+            failures.push(format!(
+                "{name}: documents\n  ours {got_docs}\n  dlt  {}",
+                expected["documents"]
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

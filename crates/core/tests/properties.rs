@@ -1,6 +1,9 @@
 //! Property tests: the normalizer never panics, every accepted item is exactly one root row,
 //! and every child row points at a parent row that exists.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
@@ -38,7 +41,12 @@ fn item() -> impl Strategy<Value = Item<'static>> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Item::Array),
             prop::collection::vec((key(), inner), 0..5).prop_map(|fields| {
-                Item::Object(fields.into_iter().map(|(k, v)| (Cow::Owned(k), v)).collect())
+                Item::Object(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (Cow::Owned(k), v))
+                        .collect(),
+                )
             }),
         ]
     })

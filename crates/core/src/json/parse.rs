@@ -94,7 +94,11 @@ impl<'a> Parser<'a> {
     }
 
     fn unexpected(&self) -> JsonError {
-        match self.text.get(self.pos..).and_then(|rest| rest.chars().next()) {
+        match self
+            .text
+            .get(self.pos..)
+            .and_then(|rest| rest.chars().next())
+        {
             Some(c) => self.err(JsonErrorKind::UnexpectedChar(c)),
             None => self.err(JsonErrorKind::UnexpectedEnd),
         }
@@ -380,10 +384,7 @@ mod tests {
             parse(b"-36893488147419103233").unwrap(),
             Item::BigInt(Cow::Borrowed("-36893488147419103233"))
         );
-        assert_eq!(
-            parse(b"9223372036854775807").unwrap(),
-            Item::Int(i64::MAX)
-        );
+        assert_eq!(parse(b"9223372036854775807").unwrap(), Item::Int(i64::MAX));
     }
 
     #[test]

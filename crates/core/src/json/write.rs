@@ -181,13 +181,13 @@ pub fn python_float_repr(f: f64) -> String {
         let body = if point <= 0 {
             format!("0.{}{}", "0".repeat((-point) as usize), digits)
         } else if point as usize >= digits.len() {
-            format!(
-                "{}{}.0",
-                digits,
-                "0".repeat(point as usize - digits.len())
-            )
+            format!("{}{}.0", digits, "0".repeat(point as usize - digits.len()))
         } else {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
+            format!(
+                "{}.{}",
+                &digits[..point as usize],
+                &digits[point as usize..]
+            )
         };
         format!("{sign}{body}")
     } else {

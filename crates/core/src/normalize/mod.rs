@@ -166,10 +166,13 @@ enum Work<'i, 'a> {
     },
 }
 
+/// Lists of a row to unpack into child tables: (interned list path, elements).
+type Lists<'i, 'a> = Vec<(u32, &'i [Item<'a>])>;
+
 /// A row after flattening.
 struct FlatRow<'i, 'a> {
     fields: Vec<(u32, &'i Item<'a>)>,
-    lists: Vec<(u32, &'i [Item<'a>])>,
+    lists: Lists<'i, 'a>,
 }
 
 impl RelationalNormalizer {
@@ -399,7 +402,8 @@ impl RelationalNormalizer {
                     }
                     _ => {
                         if this.mark_seen(column) {
-                            if let Some(existing) = row.fields.iter_mut().find(|(c, _)| *c == column)
+                            if let Some(existing) =
+                                row.fields.iter_mut().find(|(c, _)| *c == column)
                             {
                                 existing.1 = value;
                             }
@@ -478,8 +482,14 @@ impl RelationalNormalizer {
                     r_lvl,
                 } => {
                     let parent_ref = parent.as_ref().map(|(id, idx)| (id.as_ref(), *idx));
-                    let (row_id, lists) =
-                        self.stage_row(stage, table, fields, root_id.as_deref(), parent_ref, r_lvl)?;
+                    let (row_id, lists) = self.stage_row(
+                        stage,
+                        table,
+                        fields,
+                        root_id.as_deref(),
+                        parent_ref,
+                        r_lvl,
+                    )?;
                     if lists.is_empty() {
                         continue;
                     }
@@ -547,7 +557,7 @@ impl RelationalNormalizer {
         root_id: Option<&str>,
         parent: Option<(&str, usize)>,
         r_lvl: i64,
-    ) -> Result<(String, Vec<(u32, &'i [Item<'a>])>), NormalizeError>
+    ) -> Result<(String, Lists<'i, 'a>), NormalizeError>
     where
         'a: 'i,
     {
@@ -579,7 +589,12 @@ impl RelationalNormalizer {
             self.stage_value(stage, table, column, value)?;
         }
         if let Some(root_id) = root_id {
-            self.stage_system(stage, table, self.sys.root_id, Scalar::Text(Cow::Owned(root_id.to_string())))?;
+            self.stage_system(
+                stage,
+                table,
+                self.sys.root_id,
+                Scalar::Text(Cow::Owned(root_id.to_string())),
+            )?;
         }
         match parent {
             None => {
@@ -593,7 +608,12 @@ impl RelationalNormalizer {
                 self.stage_system(stage, table, self.sys.list_idx, idx)?;
             }
         }
-        self.stage_system(stage, table, self.sys.dlt_id, Scalar::Text(Cow::Owned(row_id.clone())))?;
+        self.stage_system(
+            stage,
+            table,
+            self.sys.dlt_id,
+            Scalar::Text(Cow::Owned(row_id.clone())),
+        )?;
         stage.rows.push(StagedRow {
             table,
             start,
@@ -619,13 +639,28 @@ impl RelationalNormalizer {
         let column = self.paths.node(column).column;
         self.stage_value(stage, table, column, value)?;
         if let Some(root_id) = root_id {
-            self.stage_system(stage, table, self.sys.root_id, Scalar::Text(Cow::Owned(root_id.to_string())))?;
+            self.stage_system(
+                stage,
+                table,
+                self.sys.root_id,
+                Scalar::Text(Cow::Owned(root_id.to_string())),
+            )?;
         }
         let row_id = row_id::child_row_id(parent_id, &self.tables[table].name, idx);
-        self.stage_system(stage, table, self.sys.parent_id, Scalar::Text(Cow::Owned(parent_id.to_string())))?;
+        self.stage_system(
+            stage,
+            table,
+            self.sys.parent_id,
+            Scalar::Text(Cow::Owned(parent_id.to_string())),
+        )?;
         let idx = Scalar::Bigint(i64::try_from(idx).unwrap_or(i64::MAX));
         self.stage_system(stage, table, self.sys.list_idx, idx)?;
-        self.stage_system(stage, table, self.sys.dlt_id, Scalar::Text(Cow::Owned(row_id)))?;
+        self.stage_system(
+            stage,
+            table,
+            self.sys.dlt_id,
+            Scalar::Text(Cow::Owned(row_id)),
+        )?;
         stage.rows.push(StagedRow {
             table,
             start,
@@ -648,7 +683,12 @@ impl RelationalNormalizer {
 
     /// Root `_dlt_id`: random, or a content hash for tables whose merge strategy needs stable
     /// ids (`upsert`, `insert-only`, `cdc`: primary key; `scd2`: the whole item).
-    fn root_row_id(&mut self, table: usize, row: &FlatRow<'_, '_>, fields: Fields<'_, '_>) -> String {
+    fn root_row_id(
+        &mut self,
+        table: usize,
+        row: &FlatRow<'_, '_>,
+        fields: Fields<'_, '_>,
+    ) -> String {
         let strategy = self
             .schema
             .table(&self.tables[table].name)
@@ -908,7 +948,10 @@ impl RelationalNormalizer {
             Some(existing) if existing.is_complete() => existing.clone(),
             Some(_) => {
                 // a hint column gets its type now and moves to where its data first arrived
-                let hints = schema_table.columns.shift_remove(&column_name).unwrap_or_default();
+                let hints = schema_table
+                    .columns
+                    .shift_remove(&column_name)
+                    .unwrap_or_default();
                 column.merge_hints(&hints);
                 column.data_type = Some(data_type);
                 self.changes.push(SchemaChange::NewColumn {
@@ -917,7 +960,9 @@ impl RelationalNormalizer {
                     data_type,
                     variant,
                 });
-                schema_table.columns.insert(column_name.clone(), column.clone());
+                schema_table
+                    .columns
+                    .insert(column_name.clone(), column.clone());
                 column
             }
             None => {
@@ -927,7 +972,9 @@ impl RelationalNormalizer {
                     data_type,
                     variant,
                 });
-                schema_table.columns.insert(column_name.clone(), column.clone());
+                schema_table
+                    .columns
+                    .insert(column_name.clone(), column.clone());
                 column
             }
         };

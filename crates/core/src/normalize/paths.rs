@@ -97,9 +97,7 @@ impl Paths {
             column,
             list_path,
         });
-        self.nodes[parent as usize]
-            .children
-            .insert(key.into(), id);
+        self.nodes[parent as usize].children.insert(key.into(), id);
         id
     }
 }

@@ -38,7 +38,11 @@ fn strings(chunk: &NormalizedChunk, table: &str, column: &str) -> Vec<Option<Str
 #[test]
 fn nested_dicts_flatten_after_scalars_in_dlt_order() {
     let mut n = normalizer();
-    push_all(&mut n, "t", &[r#"{"a": {"x": 1}, "b": 2, "c": {"y": {"z": 3}}}"#]);
+    push_all(
+        &mut n,
+        "t",
+        &[r#"{"a": {"x": 1}, "b": 2, "c": {"y": {"z": 3}}}"#],
+    );
     assert_eq!(
         column_names(&n, "t"),
         ["b", "c__y__z", "a__x", "_dlt_load_id", "_dlt_id"]
@@ -61,9 +65,8 @@ fn child_ids_are_deterministic_from_the_parent_id() {
     push_all(&mut first, "items", &[line]);
     let mut second = normalizer();
     push_all(&mut second, "items", &[line]);
-    let ids = |n: &mut RelationalNormalizer| {
-        strings(&n.flush().unwrap(), "items__list_dicts", "_dlt_id")
-    };
+    let ids =
+        |n: &mut RelationalNormalizer| strings(&n.flush().unwrap(), "items__list_dicts", "_dlt_id");
     let a = ids(&mut first);
     assert_eq!(a, [Some("+b/sYvIf1vBWRQ".to_string())]);
     assert_eq!(a, ids(&mut second));
@@ -75,7 +78,10 @@ fn root_ids_are_random_and_distinct() {
     push_all(&mut n, "t", &["{}", "{}", "1"]);
     let ids = strings(&n.flush().unwrap(), "t", "_dlt_id");
     assert_eq!(ids.len(), 3);
-    assert!(ids.iter().all(|id| id.as_ref().is_some_and(|s| s.len() == 14)));
+    assert!(
+        ids.iter()
+            .all(|id| id.as_ref().is_some_and(|s| s.len() == 14))
+    );
     assert_ne!(ids[0], ids[1]);
 }
 
@@ -91,7 +97,10 @@ fn merge_tables_propagate_the_root_id_to_every_level() {
     push_all(&mut n, &table, &[r#"{"id": 1, "a": [{"b": [1, 2]}]}"#]);
     let chunk = n.flush().unwrap();
     let root_id = strings(&chunk, "t", "_dlt_id")[0].clone();
-    assert_eq!(strings(&chunk, "t__a__b", "_dlt_root_id"), [root_id.clone(), root_id]);
+    assert_eq!(
+        strings(&chunk, "t__a__b", "_dlt_root_id"),
+        [root_id.clone(), root_id]
+    );
     assert_eq!(
         column_names(&n, "t__a"),
         ["_dlt_root_id", "_dlt_parent_id", "_dlt_list_idx", "_dlt_id"]
@@ -101,9 +110,16 @@ fn merge_tables_propagate_the_root_id_to_every_level() {
 #[test]
 fn key_collisions_keep_the_last_value_and_warn() {
     let mut n = normalizer();
-    push_all(&mut n, "t", &[r#"{"CamelCase": "first", "camel_case": "second"}"#]);
+    push_all(
+        &mut n,
+        "t",
+        &[r#"{"CamelCase": "first", "camel_case": "second"}"#],
+    );
     let chunk = n.flush().unwrap();
-    assert_eq!(strings(&chunk, "t", "camel_case"), [Some("second".to_string())]);
+    assert_eq!(
+        strings(&chunk, "t", "camel_case"),
+        [Some("second".to_string())]
+    );
     assert!(matches!(
         chunk.warnings.as_slice(),
         [NormalizeWarning::KeyCollision { column, .. }] if column == "camel_case"
@@ -140,7 +156,9 @@ fn nesting_beyond_the_parser_limit_is_an_error_not_a_crash() {
     let mut n = normalizer();
     let deep = "{\"a\":".repeat(1001) + "1" + &"}".repeat(1001);
     let err = n.push_json("t", deep.as_bytes()).unwrap_err();
-    assert!(matches!(err, NormalizeError::InvalidJson { ref source, .. } if source.kind == JsonErrorKind::TooDeep));
+    assert!(
+        matches!(err, NormalizeError::InvalidJson { ref source, .. } if source.kind == JsonErrorKind::TooDeep)
+    );
     // 1000 levels of lists are fine: deep child tables up to the nesting limit, then json
     let ok = "[".repeat(999) + "1" + &"]".repeat(999);
     n.push_json("t", ok.as_bytes()).unwrap();
@@ -177,7 +195,9 @@ fn a_failing_item_adds_no_rows_anywhere() {
     let err = n
         .push_json("t", br#"{"id": 3, "l": [{"v": 5}, {"v": "x"}]}"#)
         .unwrap_err();
-    assert!(matches!(err, NormalizeError::CannotCoerce { ref column, .. } if column == "v__v_text"));
+    assert!(
+        matches!(err, NormalizeError::CannotCoerce { ref column, .. } if column == "v__v_text")
+    );
     let chunk = n.flush().unwrap();
     let rows: Vec<(String, usize)> = chunk
         .batches
@@ -196,18 +216,27 @@ fn null_in_a_primary_key_is_an_error() {
     };
     let table = n.apply_hints("t", &hints);
     let err = n.push_json(&table, br#"{"id": null}"#).unwrap_err();
-    assert!(matches!(err, NormalizeError::NullInNotNullColumn { ref column, .. } if column == "id"));
+    assert!(
+        matches!(err, NormalizeError::NullInNotNullColumn { ref column, .. } if column == "id")
+    );
 }
 
 #[test]
 fn declared_types_win_over_inference() {
     let mut n = normalizer();
     let hints = TableHints {
-        columns: vec![Column::new("Amount", DataType::Decimal), Column::new("tags", DataType::Json)],
+        columns: vec![
+            Column::new("Amount", DataType::Decimal),
+            Column::new("tags", DataType::Json),
+        ],
         ..TableHints::default()
     };
     let table = n.apply_hints("t", &hints);
-    push_all(&mut n, &table, &[r#"{"amount": 1.5, "tags": ["a"], "x": "1"}"#]);
+    push_all(
+        &mut n,
+        &table,
+        &[r#"{"amount": 1.5, "tags": ["a"], "x": "1"}"#],
+    );
     let t = n.schema().table("t").unwrap();
     assert_eq!(t.columns["amount"].data_type, Some(DataType::Decimal));
     assert_eq!(t.columns["tags"].data_type, Some(DataType::Json));
@@ -219,7 +248,11 @@ fn variants_accumulate_across_batches() {
     let mut n = normalizer();
     push_all(&mut n, "t", &[r#"{"a": 1}"#]);
     n.flush().unwrap();
-    push_all(&mut n, "t", &[r#"{"a": "x"}"#, r#"{"a": 2.5}"#, r#"{"a": "3"}"#]);
+    push_all(
+        &mut n,
+        "t",
+        &[r#"{"a": "x"}"#, r#"{"a": 2.5}"#, r#"{"a": "3"}"#],
+    );
     let chunk = n.flush().unwrap();
     assert_eq!(
         column_names(&n, "t"),
@@ -228,6 +261,9 @@ fn variants_accumulate_across_batches() {
     let variants: Vec<String> = chunk.changes.iter().map(ToString::to_string).collect();
     assert_eq!(
         variants,
-        ["new variant column t.a__v_text text", "new variant column t.a__v_double double"]
+        [
+            "new variant column t.a__v_text text",
+            "new variant column t.a__v_double double"
+        ]
     );
 }

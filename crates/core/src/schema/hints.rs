@@ -38,10 +38,7 @@ impl Schema {
                 table: name.clone(),
                 parent: None,
             });
-            Table::new_root(
-                name.clone(),
-                hints.write_disposition.unwrap_or_default(),
-            )
+            Table::new_root(name.clone(), hints.write_disposition.unwrap_or_default())
         });
         if let Some(wd) = hints.write_disposition {
             table.write_disposition = Some(wd);

@@ -223,9 +223,7 @@ impl Schema {
         };
         let config = json.entry("config").or_insert_with(|| json!({}));
         if let Value::Object(config) = config {
-            let propagation = config
-                .entry("propagation")
-                .or_insert_with(|| json!({}));
+            let propagation = config.entry("propagation").or_insert_with(|| json!({}));
             if let Value::Object(propagation) = propagation {
                 let tables = propagation.entry("tables").or_insert_with(|| json!({}));
                 if let Value::Object(tables) = tables {

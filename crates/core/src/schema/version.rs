@@ -123,9 +123,10 @@ mod tests {
         assert!(schema.bump_version());
         assert_eq!(schema.version, 1);
         assert!(!schema.bump_version());
-        schema
-            .tables
-            .insert("t".into(), super::super::Table::new_root("t", Default::default()));
+        schema.tables.insert(
+            "t".into(),
+            super::super::Table::new_root("t", Default::default()),
+        );
         assert!(schema.bump_version());
         assert_eq!(schema.version, 2);
         assert_eq!(schema.previous_hashes.len(), 1);

@@ -61,10 +61,10 @@ pub fn value_type(item: &Item<'_>) -> Option<DataType> {
 /// The type a new column gets from its first value: ISO timestamps in strings are detected
 /// (dlt's default `iso_timestamp` detection), everything else keeps its own type.
 pub fn infer_type(item: &Item<'_>) -> Option<DataType> {
-    if let Item::Str(s) = item {
-        if parse_timestamp(s).is_some() {
-            return Some(DataType::Timestamp);
-        }
+    if let Item::Str(s) = item
+        && parse_timestamp(s).is_some()
+    {
+        return Some(DataType::Timestamp);
     }
     value_type(item)
 }
@@ -117,7 +117,11 @@ fn to_bigint(item: &Item<'_>) -> Option<i64> {
         Item::Int(i) => Some(*i),
         Item::Str(s) => text_to_bigint(s),
         // integral floats become integers; 2^63 itself is out of range
-        Item::Float(f) if f.fract() == 0.0 && *f >= -9.223_372_036_854_776e18 && *f < 9.223_372_036_854_776e18 => {
+        Item::Float(f)
+            if f.fract() == 0.0
+                && *f >= -9.223_372_036_854_776e18
+                && *f < 9.223_372_036_854_776e18 =>
+        {
             Some(*f as i64)
         }
         _ => None,
@@ -244,7 +248,9 @@ fn to_binary(item: &Item<'_>) -> Option<Vec<u8>> {
             if let Some(hex) = s.strip_prefix("0x") {
                 return decode_hex(hex);
             }
-            base64::engine::general_purpose::STANDARD.decode(s.as_bytes()).ok()
+            base64::engine::general_purpose::STANDARD
+                .decode(s.as_bytes())
+                .ok()
         }
         Item::Int(i) if *i >= 0 => {
             // Python `int.to_bytes((bit_length + 7) // 8, "little")`
@@ -257,7 +263,7 @@ fn to_binary(item: &Item<'_>) -> Option<Vec<u8>> {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
@@ -288,11 +294,23 @@ mod tests {
             (DataType::Text, "1", Scalar::Text("1".into())),
             (DataType::Text, "1.5", Scalar::Text("1.5".into())),
             (DataType::Text, "true", Scalar::Text("True".into())),
-            (DataType::Text, r#"{"a": [1, 2]}"#, Scalar::Text(r#"{"a":[1,2]}"#.into())),
+            (
+                DataType::Text,
+                r#"{"a": [1, 2]}"#,
+                Scalar::Text(r#"{"a":[1,2]}"#.into()),
+            ),
             (DataType::Bool, r#""yes""#, Scalar::Bool(true)),
             (DataType::Bool, "0", Scalar::Bool(false)),
-            (DataType::Timestamp, "1700000000", Scalar::Timestamp(1_700_000_000_000_000)),
-            (DataType::Json, r#""{\"y\": 2}""#, Scalar::Json(r#"{"y":2}"#.into())),
+            (
+                DataType::Timestamp,
+                "1700000000",
+                Scalar::Timestamp(1_700_000_000_000_000),
+            ),
+            (
+                DataType::Json,
+                r#""{\"y\": 2}""#,
+                Scalar::Json(r#"{"y":2}"#.into()),
+            ),
             (DataType::Wei, "5", Scalar::Decimal(5)),
             (DataType::Decimal, "1.25", Scalar::Decimal(1_250_000_000)),
         ];
@@ -318,7 +336,10 @@ mod tests {
 
     #[test]
     fn big_integers_are_wei_then_text() {
-        assert_eq!(value_type(&item("1180591620717411303424")), Some(DataType::Wei));
+        assert_eq!(
+            value_type(&item("1180591620717411303424")),
+            Some(DataType::Wei)
+        );
         assert_eq!(value_type(&item(&"9".repeat(39))), Some(DataType::Text));
     }
 }

@@ -42,7 +42,8 @@ pub fn coerce_timestamp(s: &str) -> Option<i64> {
         return Some(ts);
     }
     let (date, rest, _) = parse_date_part(s)?;
-    rest.is_empty().then(|| days_from_civil(date) * MICROS_PER_DAY)
+    rest.is_empty()
+        .then(|| days_from_civil(date) * MICROS_PER_DAY)
 }
 
 /// Parses `YYYY-MM-DD` (or a timestamp, taking its UTC date) into days since the Unix epoch.
@@ -59,7 +60,9 @@ pub fn coerce_time(s: &str) -> Option<i64> {
     let time = parse_time_part(s, false)?;
     match time.offset_seconds {
         None => Some(time.micros),
-        Some(offset) => Some((time.micros - i64::from(offset) * 1_000_000).rem_euclid(MICROS_PER_DAY)),
+        Some(offset) => {
+            Some((time.micros - i64::from(offset) * 1_000_000).rem_euclid(MICROS_PER_DAY))
+        }
     }
 }
 
@@ -78,7 +81,12 @@ pub fn format_timestamp(micros: i64) -> String {
 pub fn format_time(micros: i64) -> String {
     let secs = micros / 1_000_000;
     let frac = micros % 1_000_000;
-    let mut out = format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+    let mut out = format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    );
     if frac != 0 {
         out.push_str(&format!(".{frac:06}"));
     }
@@ -119,21 +127,16 @@ fn parse_date_part(s: &str) -> Option<(Date, &str, bool)> {
                 return Some((iso_week_date(year, week, weekday)?, rest, false));
             }
             let (first, after_first) = digits(rest, 2)?;
-            if sep == b'-' {
-                if let Some((ordinal, after)) = digits(rest, 3) {
-                    if !after.starts_with(|c: char| c.is_ascii_digit()) && !after_first.starts_with('-') {
-                        return Some((ordinal_date(year, ordinal)?, after, false));
-                    }
-                }
+            if sep == b'-'
+                && let Some((ordinal, after)) = digits(rest, 3)
+                && !after.starts_with(|c: char| c.is_ascii_digit())
+                && !after_first.starts_with('-')
+            {
+                return Some((ordinal_date(year, ordinal)?, after, false));
             }
             let after_first = after_first.strip_prefix(sep as char)?;
             let (day, rest) = digits(after_first, 2)?;
-            let date = valid_date(year, first, day)?;
-            // the `/` form is dlt's fallback parser: only with a time
-            if sep == b'/' && rest.is_empty() {
-                return Some((date, rest, false));
-            }
-            Some((date, rest, false))
+            Some((valid_date(year, first, day)?, rest, false))
         }
         Some(b'W') => {
             let (week, rest) = digits(&rest[1..], 2)?;
@@ -141,10 +144,10 @@ fn parse_date_part(s: &str) -> Option<(Date, &str, bool)> {
             Some((iso_week_date(year, week, weekday)?, rest, true))
         }
         Some(b'0'..=b'9') => {
-            if let Some((month, after)) = digits(rest, 2) {
-                if let Some((day, after)) = digits(after, 2) {
-                    return Some((valid_date(year, month, day)?, after, true));
-                }
+            if let Some((month, after)) = digits(rest, 2)
+                && let Some((day, after)) = digits(after, 2)
+            {
+                return Some((valid_date(year, month, day)?, after, true));
             }
             let (ordinal, after) = digits(rest, 3)?;
             Some((ordinal_date(year, ordinal)?, after, true))
@@ -254,9 +257,18 @@ fn ordinal_date(year: i32, ordinal: u32) -> Option<Date> {
     if ordinal == 0 || ordinal > days_in_year {
         return None;
     }
-    let days = days_from_civil(Date { year, month: 1, day: 1 }) + i64::from(ordinal) - 1;
+    let days = days_from_civil(Date {
+        year,
+        month: 1,
+        day: 1,
+    }) + i64::from(ordinal)
+        - 1;
     let (y, m, d) = civil_from_days(days);
-    Some(Date { year: y, month: m, day: d })
+    Some(Date {
+        year: y,
+        month: m,
+        day: d,
+    })
 }
 
 fn iso_week_date(year: i32, week: u32, weekday: u32) -> Option<Date> {
@@ -264,12 +276,20 @@ fn iso_week_date(year: i32, week: u32, weekday: u32) -> Option<Date> {
         return None;
     }
     // ISO week 1 holds January 4th; 1970-01-01 was a Thursday (ISO weekday 4)
-    let jan4 = days_from_civil(Date { year, month: 1, day: 4 });
+    let jan4 = days_from_civil(Date {
+        year,
+        month: 1,
+        day: 4,
+    });
     let jan4_weekday = (jan4 + 3).rem_euclid(7) + 1;
     let week1_monday = jan4 - (jan4_weekday - 1);
     let days = week1_monday + i64::from(week - 1) * 7 + i64::from(weekday - 1);
     let (y, m, d) = civil_from_days(days);
-    Some(Date { year: y, month: m, day: d })
+    Some(Date {
+        year: y,
+        month: m,
+        day: d,
+    })
 }
 
 fn to_epoch_micros(date: Date, time: Time) -> i64 {
@@ -336,14 +356,32 @@ mod tests {
     fn civil_round_trip() {
         for days in [-719_162, -1, 0, 1, 11_016, 19_782, 2_932_896] {
             let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(Date { year: y, month: m, day: d }), days);
+            assert_eq!(
+                days_from_civil(Date {
+                    year: y,
+                    month: m,
+                    day: d
+                }),
+                days
+            );
         }
     }
 
     #[test]
     fn dates_and_times_coerce() {
-        assert_eq!(coerce_date("2024-01-31").map(format_date).as_deref(), Some("2024-01-31"));
-        assert_eq!(coerce_time("03:04:05.5").map(format_time).as_deref(), Some("03:04:05.500000"));
-        assert_eq!(coerce_timestamp("2024-01-31").map(format_timestamp).as_deref(), Some("2024-01-31T00:00:00+00:00"));
+        assert_eq!(
+            coerce_date("2024-01-31").map(format_date).as_deref(),
+            Some("2024-01-31")
+        );
+        assert_eq!(
+            coerce_time("03:04:05.5").map(format_time).as_deref(),
+            Some("03:04:05.500000")
+        );
+        assert_eq!(
+            coerce_timestamp("2024-01-31")
+                .map(format_timestamp)
+                .as_deref(),
+            Some("2024-01-31T00:00:00+00:00")
+        );
     }
 }

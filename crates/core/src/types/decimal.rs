@@ -23,7 +23,11 @@ pub fn parse_decimal(text: &str, scale: i8) -> Option<i128> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.bytes().chain(frac_part.bytes()).all(|b| b.is_ascii_digit()) {
+    if !int_part
+        .bytes()
+        .chain(frac_part.bytes())
+        .all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     // all digits, with the decimal point moved by the exponent and the scale
@@ -83,7 +87,10 @@ mod tests {
         assert_eq!(parse_decimal("1e3", 0), Some(1000));
         assert_eq!(parse_decimal("2.5", 0), Some(3));
         assert_eq!(parse_decimal("0.0000000015", 9), Some(2));
-        assert_eq!(parse_decimal("1180591620717411303424", 0), Some(1_180_591_620_717_411_303_424));
+        assert_eq!(
+            parse_decimal("1180591620717411303424", 0),
+            Some(1_180_591_620_717_411_303_424)
+        );
         assert_eq!(parse_decimal("1".repeat(39).as_str(), 0), None);
         assert_eq!(parse_decimal("abc", 0), None);
         assert_eq!(parse_decimal(".", 0), None);
