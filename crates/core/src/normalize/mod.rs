@@ -588,38 +588,42 @@ impl RelationalNormalizer {
             }
             self.stage_value(stage, table, column, value)?;
         }
-        if let Some(root_id) = root_id {
-            self.stage_system(
-                stage,
-                table,
-                self.sys.root_id,
-                Scalar::Text(Cow::Owned(root_id.to_string())),
-            )?;
-        }
-        match parent {
-            None => {
-                let load_id = Scalar::Text(Cow::Owned(self.load_id.clone()));
-                self.stage_system(stage, table, self.sys.load_id, load_id)?;
-            }
-            Some((parent_id, idx)) => {
-                let parent_id = Scalar::Text(Cow::Owned(parent_id.to_string()));
-                self.stage_system(stage, table, self.sys.parent_id, parent_id)?;
-                let idx = Scalar::Bigint(i64::try_from(idx).unwrap_or(i64::MAX));
-                self.stage_system(stage, table, self.sys.list_idx, idx)?;
-            }
-        }
-        self.stage_system(
-            stage,
-            table,
-            self.sys.dlt_id,
-            Scalar::Text(Cow::Owned(row_id.clone())),
-        )?;
+        self.stage_identity(stage, table, root_id, parent, &row_id)?;
         stage.rows.push(StagedRow {
             table,
             start,
             end: stage.values.len(),
         });
         Ok((row_id, row.lists))
+    }
+
+    /// Stages a row's identity columns in dlt's order: `_dlt_root_id` (when propagated), then
+    /// `_dlt_load_id` for a root row or `_dlt_parent_id`, `_dlt_list_idx` for a child, then
+    /// `_dlt_id`.
+    fn stage_identity(
+        &mut self,
+        stage: &mut Stage<'_>,
+        table: usize,
+        root_id: Option<&str>,
+        parent: Option<(&str, usize)>,
+        row_id: &str,
+    ) -> Result<(), NormalizeError> {
+        let text = |s: &str| Scalar::Text(Cow::Owned(s.to_string()));
+        if let Some(root_id) = root_id {
+            self.stage_system(stage, table, self.sys.root_id, text(root_id))?;
+        }
+        match parent {
+            None => {
+                let load_id = text(&self.load_id);
+                self.stage_system(stage, table, self.sys.load_id, load_id)?;
+            }
+            Some((parent_id, idx)) => {
+                self.stage_system(stage, table, self.sys.parent_id, text(parent_id))?;
+                let idx = Scalar::Bigint(i64::try_from(idx).unwrap_or(i64::MAX));
+                self.stage_system(stage, table, self.sys.list_idx, idx)?;
+            }
+        }
+        self.stage_system(stage, table, self.sys.dlt_id, text(row_id))
     }
 
     /// A list element that is not a dict or list: a row `{value, _dlt_parent_id, ...}`.
@@ -638,29 +642,8 @@ impl RelationalNormalizer {
             .child(ROOT_PATH, C_VALUE, self.naming.as_ref(), &mut self.names);
         let column = self.paths.node(column).column;
         self.stage_value(stage, table, column, value)?;
-        if let Some(root_id) = root_id {
-            self.stage_system(
-                stage,
-                table,
-                self.sys.root_id,
-                Scalar::Text(Cow::Owned(root_id.to_string())),
-            )?;
-        }
         let row_id = row_id::child_row_id(parent_id, &self.tables[table].name, idx);
-        self.stage_system(
-            stage,
-            table,
-            self.sys.parent_id,
-            Scalar::Text(Cow::Owned(parent_id.to_string())),
-        )?;
-        let idx = Scalar::Bigint(i64::try_from(idx).unwrap_or(i64::MAX));
-        self.stage_system(stage, table, self.sys.list_idx, idx)?;
-        self.stage_system(
-            stage,
-            table,
-            self.sys.dlt_id,
-            Scalar::Text(Cow::Owned(row_id)),
-        )?;
+        self.stage_identity(stage, table, root_id, Some((parent_id, idx)), &row_id)?;
         stage.rows.push(StagedRow {
             table,
             start,
