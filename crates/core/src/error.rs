@@ -31,7 +31,7 @@ pub enum NormalizeError {
     InvalidJson {
         /// Root table the item was for.
         table: String,
-        /// 0-based position of the item in what was pushed for this table.
+        /// 0-based position of the item among all items pushed to the normalizer.
         item: u64,
         /// What is wrong and where.
         #[source]
@@ -47,7 +47,7 @@ pub enum NormalizeError {
         table: String,
         /// Column name.
         column: String,
-        /// 0-based item position.
+        /// 0-based position of the item among all items pushed to the normalizer.
         item: u64,
     },
     /// A value fits neither the column's type nor its variant column's type.
@@ -65,7 +65,7 @@ pub enum NormalizeError {
         data_type: DataType,
         /// The value, truncated.
         value: String,
-        /// 0-based item position.
+        /// 0-based position of the item among all items pushed to the normalizer.
         item: u64,
     },
     /// The buffered rows could not be assembled into an Arrow batch (a dltrs bug).

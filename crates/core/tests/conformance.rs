@@ -209,16 +209,12 @@ fn count_rows(table: &str, docs: &[Value], counts: &mut BTreeMap<String, usize>)
     }
 }
 
-fn cell(array: &dyn Array, row: usize, metadata_type: Option<&String>) -> Option<Value> {
+fn cell(array: &dyn Array, row: usize) -> Option<Value> {
     if array.is_null(row) {
         return None;
     }
     Some(match array.data_type() {
-        ArrowType::Utf8 => {
-            let s = array.as_string::<i32>().value(row);
-            let _ = metadata_type;
-            Value::String(s.to_string())
-        }
+        ArrowType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
         ArrowType::Int64 => json!(array.as_primitive::<Int64Type>().value(row)),
         ArrowType::Float64 => json!(array.as_primitive::<Float64Type>().value(row)),
         ArrowType::Boolean => json!(array.as_boolean().value(row)),
@@ -256,11 +252,7 @@ fn rows_of(batch: &RecordBatch) -> Vec<Map<String, Value>> {
         .map(|row| {
             let mut map = Map::new();
             for (i, field) in schema.fields().iter().enumerate() {
-                if let Some(v) = cell(
-                    batch.column(i).as_ref(),
-                    row,
-                    field.metadata().get("dlt.data_type"),
-                ) {
+                if let Some(v) = cell(batch.column(i).as_ref(), row) {
                     map.insert(field.name().clone(), v);
                 }
             }

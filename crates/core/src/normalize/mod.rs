@@ -19,7 +19,7 @@ mod paths;
 pub mod row_id;
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use arrow_array::RecordBatch;
@@ -98,6 +98,7 @@ pub struct RelationalNormalizer {
     names: Interner,
     paths: Paths,
     tables: Vec<TableCtx>,
+    roots: HashMap<String, usize>,
     buffers: Vec<TableBuffer>,
     changes: Vec<SchemaChange>,
     warnings: Vec<NormalizeWarning>,
@@ -203,6 +204,7 @@ impl RelationalNormalizer {
             names,
             paths: Paths::new(),
             tables: Vec::new(),
+            roots: HashMap::new(),
             buffers: Vec::new(),
             changes: Vec::new(),
             warnings: Vec::new(),
@@ -325,16 +327,22 @@ impl RelationalNormalizer {
         })
     }
 
+    /// The context of a root table by source name; the name is normalized once per name.
     fn root_ctx(&mut self, table: &str) -> usize {
+        if let Some(&i) = self.roots.get(table) {
+            return i;
+        }
         let name = self.naming.normalize_tables_path(table);
-        if let Some(i) = self
+        let index = match self
             .tables
             .iter()
             .position(|t| t.parent.is_none() && t.name == name)
         {
-            return i;
-        }
-        self.new_ctx(name.clone(), name, None)
+            Some(i) => i,
+            None => self.new_ctx(name.clone(), name, None),
+        };
+        self.roots.insert(table.to_string(), index);
+        index
     }
 
     fn new_ctx(&mut self, name: String, path: String, parent: Option<usize>) -> usize {
@@ -352,16 +360,18 @@ impl RelationalNormalizer {
         index
     }
 
-    fn child_ctx(&mut self, parent: usize, list_path: &str) -> usize {
-        if let Some(&i) = self.tables[parent].children.get(list_path) {
+    fn child_ctx(&mut self, parent: usize, list_path: u32) -> usize {
+        if let Some(&i) = self.tables[parent].children.get(&list_path) {
             return i;
         }
-        let path = format!("{}__{}", self.tables[parent].path, list_path);
+        let path = format!(
+            "{}__{}",
+            self.tables[parent].path,
+            self.names.name(list_path)
+        );
         let name = self.naming.shorten_fragments(&[&path]);
         let index = self.new_ctx(name, path, Some(parent));
-        self.tables[parent]
-            .children
-            .insert(list_path.to_string(), index);
+        self.tables[parent].children.insert(list_path, index);
         index
     }
 
@@ -392,7 +402,7 @@ impl RelationalNormalizer {
                         stack.push((Fields::Dict(inner), lvl - 1, child));
                     }
                     Item::Array(items) if !this.keeps_json(table, column, lvl) => {
-                        let list_id = this.names.intern(&this.paths.node(child).list_path);
+                        let list_id = this.paths.node(child).list_path;
                         if let Some(existing) = row.lists.iter_mut().find(|(id, _)| *id == list_id)
                         {
                             existing.1 = items;
@@ -503,8 +513,7 @@ impl RelationalNormalizer {
                     };
                     let row_id: Rc<str> = Rc::from(row_id);
                     for (list_id, items) in lists {
-                        let list_path = self.names.name(list_id).to_string();
-                        let child = self.child_ctx(table, &list_path);
+                        let child = self.child_ctx(table, list_id);
                         for (idx, value) in items.iter().enumerate() {
                             let parent = Some((row_id.clone(), idx));
                             let root_id = propagated.clone();

@@ -45,9 +45,9 @@ pub(crate) struct PathNode {
     joined: String,
     /// Column name for a value at this path (shortened).
     pub(crate) column: u32,
-    /// Unshortened path of the child table a list at this path goes to, relative to the row's
-    /// table.
-    pub(crate) list_path: String,
+    /// Interned unshortened path of the child table a list at this path goes to, relative to
+    /// the row's table.
+    pub(crate) list_path: u32,
 }
 
 /// The key-path tree of all rows.
@@ -64,7 +64,7 @@ impl Paths {
                 children: HashMap::new(),
                 joined: String::new(),
                 column: u32::MAX,
-                list_path: String::new(),
+                list_path: u32::MAX,
             }],
         }
     }
@@ -88,7 +88,7 @@ impl Paths {
         let table_part = normalize_key(naming, key, true);
         let parent_joined = &self.nodes[parent as usize].joined;
         let joined = join(parent_joined, &normalized);
-        let list_path = join(parent_joined, &table_part);
+        let list_path = names.intern(&join(parent_joined, &table_part));
         let column = names.intern(&naming.shorten_fragments(&[&joined]));
         let id = self.nodes.len() as u32;
         self.nodes.push(PathNode {
@@ -138,8 +138,8 @@ pub(crate) struct TableCtx {
     pub(crate) parent: Option<usize>,
     /// Context of the root table.
     pub(crate) root: usize,
-    /// Child tables by unshortened relative list path.
-    pub(crate) children: HashMap<String, usize>,
+    /// Child tables by interned relative list path.
+    pub(crate) children: HashMap<u32, usize>,
     /// Cached `Schema::requires_root_key` of a root table; reset when hints change.
     pub(crate) needs_root_key: Option<bool>,
 }
