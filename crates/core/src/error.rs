@@ -78,3 +78,65 @@ pub enum NormalizeError {
         source: arrow_schema::ArrowError,
     },
 }
+
+/// A load package could not be written, read or normalized.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PackageError {
+    /// A file or directory of the working directory could not be used.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A package manifest or stored schema is not what dltrs wrote.
+    #[error(
+        "{}: unreadable package file ({source}); the package is damaged: delete its directory \
+         to drop it",
+        path.display()
+    )]
+    Manifest {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An Arrow file of a package could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Arrow {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Arrow's error.
+        #[source]
+        source: arrow_schema::ArrowError,
+    },
+    /// An item of the package could not be normalized.
+    #[error("load package {load_id}, resource `{resource}`, item {item}: {source}")]
+    Normalize {
+        /// The package.
+        load_id: String,
+        /// The resource the item came from.
+        resource: String,
+        /// 1-based position of the item among the resource's items in the package.
+        item: u64,
+        /// Why.
+        #[source]
+        source: NormalizeError,
+    },
+    /// An item was written before any resource was started (a dltrs bug).
+    #[error("internal error: item written to a package before its resource (please report)")]
+    NoResource,
+}
+
+impl PackageError {
+    pub(crate) fn io(path: &std::path::Path, source: std::io::Error) -> Self {
+        PackageError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! dltrs core: the parts of a dlt-compatible data load tool that need no database and no
-//! network — naming convention, schema, type rules and the relational normalizer.
+//! network — naming convention, schema, type rules, the relational normalizer, load packages on
+//! disk, the pipeline state and the [`destination::Destination`] contract.
 //!
 //! ```
 //! use dltrs_core::{RelationalNormalizer, Schema};
@@ -14,15 +15,18 @@
 //! assert_eq!(chunk.batches[0].batch.schema().field(0).name(), "trip_distance");
 //! ```
 
+pub mod destination;
 pub mod error;
 pub mod json;
 pub mod naming;
 pub mod normalize;
+pub mod package;
 pub mod schema;
 pub mod sql;
+pub mod state;
 pub mod types;
 
-pub use error::{NormalizeError, SchemaError};
+pub use error::{NormalizeError, PackageError, SchemaError};
 pub use json::Item;
 pub use naming::{NamingConvention, SnakeCase};
 pub use normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer, TableBatch};

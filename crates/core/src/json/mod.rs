@@ -3,6 +3,7 @@
 
 mod item;
 mod parse;
+pub mod stream;
 mod write;
 
 pub use item::Item;

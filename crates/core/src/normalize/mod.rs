@@ -49,7 +49,7 @@ const C_VALUE: &str = "value";
 const C_LIST: &str = "list";
 
 /// Something the normalizer did that the user may want to know, but that is not an error.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "warning", rename_all = "snake_case")]
 pub enum NormalizeWarning {
     /// Two source keys normalized to the same column; the later value was kept (as in dlt).

@@ -4,8 +4,9 @@ use super::{Column, MergeStrategy, Schema, SchemaChange, Table, WriteDisposition
 use crate::naming::NamingConvention;
 
 /// Hints for a root table: disposition, keys, nesting limit and declared columns.
-/// Names are source names; they are normalized when applied.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Names are source names; they are normalized when applied. Stored in extracted packages.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct TableHints {
     /// Write disposition (`append` when not set on a new table).
     pub write_disposition: Option<WriteDisposition>,

@@ -16,7 +16,7 @@ use serde_json::{Map, Value, json};
 
 pub use change::SchemaChange;
 pub use hints::TableHints;
-pub use system::{LOADS_TABLE, VERSION_TABLE};
+pub use system::{LOADS_TABLE, VERSION_TABLE, pipeline_state_table};
 pub use table::{Column, MergeStrategy, NormalizerHints, Table, WriteDisposition};
 
 use crate::error::SchemaError;
@@ -168,11 +168,11 @@ impl Schema {
         self.tables.get(name)
     }
 
-    /// Tables holding data (not the `_dlt_version` / `_dlt_loads` bookkeeping), in order.
+    /// Tables holding data (not dlt's `_dlt_*` bookkeeping tables), in order.
     pub fn data_tables(&self) -> impl Iterator<Item = &Table> {
         self.tables
             .values()
-            .filter(|t| t.name != VERSION_TABLE && t.name != LOADS_TABLE)
+            .filter(|t| !t.name.starts_with("_dlt_"))
     }
 
     /// The root table of `table` (itself for a root table).

@@ -69,6 +69,44 @@ pub(super) fn version_table() -> Table {
     )
 }
 
+/// `_dlt_pipeline_state` as dlt declares it (`dlt/common/schema/utils.py:pipeline_state_table`).
+pub fn pipeline_state_table() -> Table {
+    let mut dlt_id = column("_dlt_id", DataType::Text, false, "");
+    dlt_id.description = None;
+    dlt_id.unique = Some(true);
+    dlt_id.row_key = Some(true);
+    let mut load_id = column("_dlt_load_id", DataType::Text, false, "");
+    load_id.description = None;
+    let plain = |name: &str, data_type, nullable| {
+        let mut c = column(name, data_type, nullable, "");
+        c.description = None;
+        c
+    };
+    let mut table = Table {
+        name: crate::state::STATE_TABLE.into(),
+        columns: [
+            plain("version", DataType::Bigint, false),
+            plain("engine_version", DataType::Bigint, false),
+            plain("pipeline_name", DataType::Text, false),
+            plain("state", DataType::Text, false),
+            plain("created_at", DataType::Timestamp, false),
+            plain("version_hash", DataType::Text, true),
+            load_id,
+            dlt_id,
+        ]
+        .into_iter()
+        .map(|c| (c.name.clone(), c))
+        .collect(),
+        write_disposition: Some(WriteDisposition::Append),
+        resource: Some(crate::state::STATE_TABLE.into()),
+        ..Table::default()
+    };
+    table
+        .other
+        .insert("file_format".into(), serde_json::json!("preferred"));
+    table
+}
+
 pub(super) fn loads_table() -> Table {
     let mut load_id = column(
         "load_id",

@@ -1,0 +1,169 @@
+//! Writing an extracted package: each resource's items as JSON lines plus its table hints.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{ITEMS_PER_FILE, Stage, WorkingDir, seal, write_json};
+use crate::error::PackageError;
+use crate::schema::TableHints;
+use crate::state::StateRow;
+
+/// `manifest.json` of an extracted package.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtractedManifest {
+    /// The package's load id.
+    pub load_id: String,
+    /// The schema the package is normalized into.
+    pub schema_name: String,
+    /// Resources in extraction order.
+    pub resources: Vec<ExtractedResource>,
+    /// A pipeline state row to load with the package, when the state changed.
+    #[serde(default)]
+    pub state: Option<StateRow>,
+}
+
+/// One resource's part of an extracted package.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExtractedResource {
+    /// Resource name.
+    pub name: String,
+    /// Root table (a source name, normalized later).
+    pub table: String,
+    /// Hints for the root table.
+    pub hints: TableHints,
+    /// Item files, relative to the package directory.
+    pub files: Vec<String>,
+    /// Items written.
+    pub items: u64,
+}
+
+/// Builds an extracted package in the working directory's `tmp` and moves it into
+/// `extracted/` on [`ExtractWriter::commit`]. Dropped without a commit, it leaves nothing.
+pub struct ExtractWriter {
+    tmp: PathBuf,
+    dst: PathBuf,
+    manifest: ExtractedManifest,
+    file: Option<BufWriter<File>>,
+    items_in_file: u64,
+    committed: bool,
+}
+
+impl ExtractWriter {
+    /// Starts a package for `load_id`.
+    pub fn begin(wd: &WorkingDir, load_id: &str, schema_name: &str) -> Result<Self, PackageError> {
+        let tmp = wd.tmp_dir(Stage::Extracted, load_id);
+        fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+        Ok(ExtractWriter {
+            tmp,
+            dst: wd.package_dir(Stage::Extracted, load_id),
+            manifest: ExtractedManifest {
+                load_id: load_id.to_string(),
+                schema_name: schema_name.to_string(),
+                resources: Vec::new(),
+                state: None,
+            },
+            file: None,
+            items_in_file: 0,
+            committed: false,
+        })
+    }
+
+    /// The load id of the package being written.
+    pub fn load_id(&self) -> &str {
+        &self.manifest.load_id
+    }
+
+    /// Starts the items of a resource loading into `table` with `hints`.
+    pub fn begin_resource(
+        &mut self,
+        name: &str,
+        table: &str,
+        hints: TableHints,
+    ) -> Result<(), PackageError> {
+        self.close_file()?;
+        self.manifest.resources.push(ExtractedResource {
+            name: name.to_string(),
+            table: table.to_string(),
+            hints,
+            files: Vec::new(),
+            items: 0,
+        });
+        Ok(())
+    }
+
+    /// Appends one item, given as one JSON document without a newline inside it.
+    pub fn write_item(&mut self, json: &[u8]) -> Result<(), PackageError> {
+        if self.file.is_none() || self.items_in_file >= ITEMS_PER_FILE {
+            self.open_file()?;
+        }
+        let (Some(file), Some(resource)) = (self.file.as_mut(), self.manifest.resources.last_mut())
+        else {
+            return Err(PackageError::NoResource);
+        };
+        let name = resource.files.last().cloned().unwrap_or_default();
+        file.write_all(json)
+            .and_then(|()| file.write_all(b"\n"))
+            .map_err(|e| PackageError::io(&self.tmp.join(name), e))?;
+        resource.items += 1;
+        self.items_in_file += 1;
+        Ok(())
+    }
+
+    /// Adds a pipeline state row to load with the package.
+    pub fn set_state(&mut self, state: StateRow) {
+        self.manifest.state = Some(state);
+    }
+
+    /// Items written so far, over all resources.
+    pub fn items(&self) -> u64 {
+        self.manifest.resources.iter().map(|r| r.items).sum()
+    }
+
+    fn open_file(&mut self) -> Result<(), PackageError> {
+        self.close_file()?;
+        let index = self.manifest.resources.len();
+        let Some(resource) = self.manifest.resources.last_mut() else {
+            return Err(PackageError::NoResource);
+        };
+        let name = format!("r{index}.{}.jsonl", resource.files.len());
+        let path = self.tmp.join(&name);
+        let file = File::create(&path).map_err(|e| PackageError::io(&path, e))?;
+        resource.files.push(name);
+        self.file = Some(BufWriter::with_capacity(1 << 20, file));
+        self.items_in_file = 0;
+        Ok(())
+    }
+
+    fn close_file(&mut self) -> Result<(), PackageError> {
+        if let Some(file) = self.file.take() {
+            let file = file
+                .into_inner()
+                .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
+            file.sync_all()
+                .map_err(|e| PackageError::io(&self.tmp, e))?;
+        }
+        Ok(())
+    }
+
+    /// Finishes the package: files synced, manifest written, directory moved into
+    /// `extracted/`. Returns the manifest.
+    pub fn commit(mut self) -> Result<ExtractedManifest, PackageError> {
+        self.close_file()?;
+        write_json(&self.tmp.join("manifest.json"), &self.manifest)?;
+        seal(&self.tmp, &self.dst)?;
+        self.committed = true;
+        Ok(self.manifest.clone())
+    }
+}
+
+impl Drop for ExtractWriter {
+    fn drop(&mut self) {
+        if !self.committed {
+            // an abandoned extract leaves nothing behind; `WorkingDir::open` catches the rest
+            let _ = fs::remove_dir_all(&self.tmp);
+        }
+    }
+}

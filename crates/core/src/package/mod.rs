@@ -1,0 +1,251 @@
+//! Load packages on disk: what passes between extract, normalize and load.
+//!
+//! ```text
+//! <working dir>/
+//!   schemas/<schema>.schema.json      the pipeline's schema (dlt's stored format)
+//!   state.json                        the pipeline state
+//!   packages/tmp/<load_id>.<stage>/   a package being written (deleted when found at start)
+//!   packages/extracted/<load_id>/     manifest.json + items, one JSON document per line
+//!   packages/normalized/<load_id>/    manifest.json + schema.json + Arrow IPC files per table
+//!   packages/loaded/<load_id>/        manifest.json + schema.json of a completed load
+//! ```
+//!
+//! Every file is written into the `tmp` directory and the whole package directory is renamed
+//! into place, so a package is either complete or absent. A step that finishes a package
+//! renames its output in *before* it removes its input: a package found in two stages is
+//! resumed from the later one. Loading is idempotent per load id (the destination records the
+//! load id in the same transaction as the data), so a package loaded just before a crash is
+//! recognised and only moved.
+
+mod extract;
+mod normalize;
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use extract::{ExtractWriter, ExtractedManifest, ExtractedResource};
+pub use normalize::{NormalizedManifest, NormalizedPackage, NormalizedTable, RootTable, normalize};
+
+use crate::error::PackageError;
+
+/// Items per extracted file before a new file is started.
+const ITEMS_PER_FILE: u64 = 100_000;
+
+/// The stage a package is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stage {
+    /// Items extracted, not normalized yet.
+    Extracted,
+    /// Normalized into typed tables, not loaded yet.
+    Normalized,
+    /// Loaded into the destination.
+    Loaded,
+}
+
+impl Stage {
+    fn dir_name(self) -> &'static str {
+        match self {
+            Stage::Extracted => "extracted",
+            Stage::Normalized => "normalized",
+            Stage::Loaded => "loaded",
+        }
+    }
+}
+
+/// A pipeline's working directory.
+#[derive(Debug, Clone)]
+pub struct WorkingDir {
+    root: PathBuf,
+}
+
+impl WorkingDir {
+    /// Opens (creating if needed) the working directory and deletes unfinished package
+    /// writes left by a killed process.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, PackageError> {
+        let wd = WorkingDir { root: root.into() };
+        for dir in [
+            wd.root.join("schemas"),
+            wd.packages().join("extracted"),
+            wd.packages().join("normalized"),
+            wd.packages().join("loaded"),
+        ] {
+            fs::create_dir_all(&dir).map_err(|e| PackageError::io(&dir, e))?;
+        }
+        let tmp = wd.packages().join("tmp");
+        if tmp.exists() {
+            fs::remove_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+        }
+        fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+        Ok(wd)
+    }
+
+    /// The directory itself.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    fn packages(&self) -> PathBuf {
+        self.root.join("packages")
+    }
+
+    /// Where a package of `load_id` lives in `stage`.
+    pub fn package_dir(&self, stage: Stage, load_id: &str) -> PathBuf {
+        self.packages().join(stage.dir_name()).join(load_id)
+    }
+
+    fn tmp_dir(&self, stage: Stage, load_id: &str) -> PathBuf {
+        self.packages()
+            .join("tmp")
+            .join(format!("{load_id}.{}", stage.dir_name()))
+    }
+
+    /// Load ids of the packages in `stage`, oldest first.
+    pub fn packages_in(&self, stage: Stage) -> Result<Vec<String>, PackageError> {
+        let dir = self.packages().join(stage.dir_name());
+        let mut ids = Vec::new();
+        for entry in fs::read_dir(&dir).map_err(|e| PackageError::io(&dir, e))? {
+            let entry = entry.map_err(|e| PackageError::io(&dir, e))?;
+            if let Some(name) = entry.file_name().to_str() {
+                ids.push(name.to_string());
+            }
+        }
+        ids.sort_by(|a, b| compare_load_ids(a, b));
+        Ok(ids)
+    }
+
+    /// Moves a finished package from `from` to `to`. When `to` already holds it (a crash
+    /// between the rename and the cleanup), the leftover is removed.
+    pub fn advance(&self, load_id: &str, from: Stage, to: Stage) -> Result<(), PackageError> {
+        let src = self.package_dir(from, load_id);
+        let dst = self.package_dir(to, load_id);
+        if dst.exists() {
+            remove_dir(&src)
+        } else {
+            fs::rename(&src, &dst).map_err(|e| PackageError::io(&src, e))?;
+            sync_dir(dst.parent().unwrap_or(&dst))
+        }
+    }
+
+    /// Deletes a package in `stage` (a failed extract, or an aborted package).
+    pub fn delete(&self, stage: Stage, load_id: &str) -> Result<(), PackageError> {
+        remove_dir(&self.package_dir(stage, load_id))
+    }
+
+    /// Path of the stored schema `name`.
+    pub fn schema_path(&self, name: &str) -> PathBuf {
+        self.root
+            .join("schemas")
+            .join(format!("{name}.schema.json"))
+    }
+
+    /// Path of the pipeline state file.
+    pub fn state_path(&self) -> PathBuf {
+        self.root.join("state.json")
+    }
+}
+
+/// Load ids are decimal Unix times; compare them as numbers so `"999.1" < "1000.0"`.
+fn compare_load_ids(a: &str, b: &str) -> std::cmp::Ordering {
+    let num = |s: &str| s.parse::<f64>().unwrap_or(f64::MAX);
+    num(a).total_cmp(&num(b)).then_with(|| a.cmp(b))
+}
+
+fn remove_dir(dir: &Path) -> Result<(), PackageError> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(PackageError::io(dir, e)),
+    }
+}
+
+/// Flushes a directory entry so a rename inside it survives a power cut.
+fn sync_dir(dir: &Path) -> Result<(), PackageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| PackageError::io(dir, e))
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced, then renamed.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), PackageError> {
+    let tmp = path.with_extension("tmp");
+    let mut file = File::create(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| PackageError::io(&tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| PackageError::io(path, e))?;
+    sync_dir(path.parent().unwrap_or(path))
+}
+
+/// Reads a JSON file written by this module.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, PackageError> {
+    let text = fs::read(path).map_err(|e| PackageError::io(path, e))?;
+    serde_json::from_slice(&text).map_err(|source| PackageError::Manifest {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes a JSON file inside a package being built (made durable by [`seal`]).
+pub(crate) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), PackageError> {
+    let text = serde_json::to_vec_pretty(value).map_err(|source| PackageError::Manifest {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut file = File::create(path).map_err(|e| PackageError::io(path, e))?;
+    file.write_all(&text)
+        .and_then(|()| file.sync_all())
+        .map_err(|e| PackageError::io(path, e))
+}
+
+/// Moves a fully written temporary package directory into its stage.
+pub(crate) fn seal(tmp: &Path, dst: &Path) -> Result<(), PackageError> {
+    sync_dir(tmp)?;
+    fs::rename(tmp, dst).map_err(|e| PackageError::io(dst, e))?;
+    sync_dir(dst.parent().unwrap_or(dst))
+}
+
+/// A new load id: the current Unix time with microseconds, as dlt makes them.
+pub fn new_load_id() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    format!("{}.{:06}", now.as_secs(), now.subsec_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_ids_sort_numerically() {
+        let mut ids = vec!["1000.5", "999.25", "1000.25"];
+        ids.sort_by(|a, b| compare_load_ids(a, b));
+        assert_eq!(ids, ["999.25", "1000.25", "1000.5"]);
+    }
+
+    #[test]
+    fn open_removes_unfinished_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let wd = WorkingDir::open(dir.path()).unwrap();
+        let tmp = wd.tmp_dir(Stage::Extracted, "1.0");
+        fs::create_dir_all(&tmp).unwrap();
+        WorkingDir::open(dir.path()).unwrap();
+        assert!(!tmp.exists());
+    }
+
+    #[test]
+    fn advance_tolerates_a_crash_after_the_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let wd = WorkingDir::open(dir.path()).unwrap();
+        fs::create_dir_all(wd.package_dir(Stage::Extracted, "1.0")).unwrap();
+        fs::create_dir_all(wd.package_dir(Stage::Normalized, "1.0")).unwrap();
+        wd.advance("1.0", Stage::Extracted, Stage::Normalized)
+            .unwrap();
+        assert!(wd.packages_in(Stage::Extracted).unwrap().is_empty());
+        assert_eq!(wd.packages_in(Stage::Normalized).unwrap(), ["1.0"]);
+    }
+}

@@ -1,0 +1,370 @@
+//! The normalize step: an extracted package in, a normalized package out (Arrow IPC files per
+//! table, the evolved schema and what changed).
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::FileReader;
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::Schema as ArrowSchema;
+use serde::{Deserialize, Serialize};
+
+use super::{ExtractedManifest, Stage, WorkingDir, read_json, seal, write_atomic, write_json};
+use crate::error::PackageError;
+use crate::naming::NamingConvention;
+use crate::normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer};
+use crate::schema::{Schema, SchemaChange, WriteDisposition, pipeline_state_table};
+use crate::state::{STATE_TABLE, StateRow};
+
+/// Rows buffered in the normalizer before they are written out; bounds memory.
+const FLUSH_ROWS: usize = 50_000;
+
+/// `manifest.json` of a normalized package.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NormalizedManifest {
+    /// The package's load id.
+    pub load_id: String,
+    /// Name of the schema in `schema.json`.
+    pub schema_name: String,
+    /// Root tables the package writes, with their dispositions; a `replace` root with no
+    /// rows still empties its tables.
+    pub roots: Vec<RootTable>,
+    /// Tables with rows, parents before children.
+    pub tables: Vec<NormalizedTable>,
+    /// Schema changes the package brings.
+    pub changes: Vec<SchemaChange>,
+    /// Normalizer warnings.
+    pub warnings: Vec<NormalizeWarning>,
+    /// Items normalized.
+    pub items: u64,
+    /// A pipeline state row to load with the package.
+    pub state: Option<StateRow>,
+}
+
+/// A root table of a package.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RootTable {
+    /// Normalized table name.
+    pub name: String,
+    /// Its write disposition.
+    pub write_disposition: WriteDisposition,
+    /// The resource that filled it.
+    pub resource: String,
+}
+
+/// One table's data in a normalized package.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct NormalizedTable {
+    /// Normalized table name.
+    pub name: String,
+    /// Arrow IPC files, relative to the package directory.
+    pub files: Vec<String>,
+    /// Rows over all files.
+    pub rows: u64,
+}
+
+/// A normalized package read back from disk.
+#[derive(Debug, Clone)]
+pub struct NormalizedPackage {
+    /// Package directory.
+    pub dir: PathBuf,
+    /// Its manifest.
+    pub manifest: NormalizedManifest,
+    /// The schema after normalizing it.
+    pub schema: Schema,
+}
+
+impl NormalizedPackage {
+    /// Opens the package of `load_id` in `stage` (normalized or loaded).
+    pub fn open(wd: &WorkingDir, stage: Stage, load_id: &str) -> Result<Self, PackageError> {
+        let dir = wd.package_dir(stage, load_id);
+        let manifest = read_json(&dir.join("manifest.json"))?;
+        let schema = read_json(&dir.join("schema.json"))?;
+        Ok(NormalizedPackage {
+            dir,
+            manifest,
+            schema,
+        })
+    }
+
+    /// The load id.
+    pub fn load_id(&self) -> &str {
+        &self.manifest.load_id
+    }
+
+    /// Reads a table's batches one at a time.
+    pub fn batches<'a>(
+        &'a self,
+        table: &'a NormalizedTable,
+    ) -> impl Iterator<Item = Result<RecordBatch, PackageError>> + 'a {
+        table.files.iter().flat_map(move |name| {
+            let path = self.dir.join(name);
+            let reader = File::open(&path)
+                .map_err(|e| PackageError::io(&path, e))
+                .and_then(|f| {
+                    FileReader::try_new(BufReader::with_capacity(1 << 20, f), None).map_err(
+                        |source| PackageError::Arrow {
+                            path: path.clone(),
+                            source,
+                        },
+                    )
+                });
+            let batches: Box<dyn Iterator<Item = Result<RecordBatch, PackageError>>> = match reader
+            {
+                Ok(reader) => Box::new(reader.map(move |batch| {
+                    batch.map_err(|source| PackageError::Arrow {
+                        path: path.clone(),
+                        source,
+                    })
+                })),
+                Err(e) => Box::new(std::iter::once(Err(e))),
+            };
+            batches
+        })
+    }
+
+    /// Total rows per table.
+    pub fn row_counts(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.manifest
+            .tables
+            .iter()
+            .map(|t| (t.name.as_str(), t.rows))
+    }
+}
+
+/// Normalizes the extracted package `load_id` into a normalized package, extending `schema`.
+/// The evolved schema is saved to the working directory before the package is moved into
+/// `normalized/`; the extracted package is removed last.
+pub fn normalize(
+    wd: &WorkingDir,
+    load_id: &str,
+    schema: Schema,
+    naming: Box<dyn NamingConvention>,
+) -> Result<NormalizedPackage, PackageError> {
+    let src = wd.package_dir(Stage::Extracted, load_id);
+    let extracted: ExtractedManifest = read_json(&src.join("manifest.json"))?;
+    let tmp = wd.tmp_dir(Stage::Normalized, load_id);
+    fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+    let result = write_package(wd, &src, &tmp, &extracted, schema, naming);
+    let package = match result {
+        Ok(package) => package,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp);
+            return Err(e);
+        }
+    };
+    let dst = wd.package_dir(Stage::Normalized, load_id);
+    seal(&tmp, &dst)?;
+    wd.delete(Stage::Extracted, load_id)?;
+    Ok(NormalizedPackage {
+        dir: dst,
+        ..package
+    })
+}
+
+fn write_package(
+    wd: &WorkingDir,
+    src: &Path,
+    tmp: &Path,
+    extracted: &ExtractedManifest,
+    schema: Schema,
+    naming: Box<dyn NamingConvention>,
+) -> Result<NormalizedPackage, PackageError> {
+    let load_id = extracted.load_id.as_str();
+    let mut normalizer = RelationalNormalizer::with_naming(schema, load_id, naming);
+    let mut out = TableFiles::new(tmp);
+    let mut changes = Vec::new();
+    let mut warnings = Vec::new();
+    let mut roots: Vec<RootTable> = Vec::new();
+    let mut items = 0u64;
+    for resource in &extracted.resources {
+        let table = normalizer.apply_hints(&resource.table, &resource.hints);
+        let write_disposition = normalizer
+            .schema()
+            .table(&table)
+            .and_then(|t| t.write_disposition)
+            .unwrap_or_default();
+        if !roots.iter().any(|r| r.name == table) {
+            roots.push(RootTable {
+                name: table.clone(),
+                write_disposition,
+                resource: resource.name.clone(),
+            });
+        }
+        let mut item_in_resource = 0u64;
+        for name in &resource.files {
+            let path = src.join(name);
+            let file = File::open(&path).map_err(|e| PackageError::io(&path, e))?;
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut line = Vec::new();
+            loop {
+                line.clear();
+                let n = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| PackageError::io(&path, e))?;
+                if n == 0 {
+                    break;
+                }
+                item_in_resource += 1;
+                normalizer
+                    .push_json(&table, &line)
+                    .map_err(|source| PackageError::Normalize {
+                        load_id: load_id.to_string(),
+                        resource: resource.name.clone(),
+                        item: item_in_resource,
+                        source,
+                    })?;
+                if normalizer.buffered_rows() >= FLUSH_ROWS {
+                    let chunk = flush(&mut normalizer, load_id)?;
+                    out.write(chunk, &mut changes, &mut warnings)?;
+                }
+            }
+        }
+        items += item_in_resource;
+    }
+    let chunk = flush(&mut normalizer, load_id)?;
+    out.write(chunk, &mut changes, &mut warnings)?;
+    let tables = out.finish()?;
+    let mut schema = normalizer.into_schema();
+    schema.mark_seen_data(tables.iter().map(|t| t.name.as_str()));
+    if extracted.state.is_some() && schema.table(STATE_TABLE).is_none() {
+        let mut table = pipeline_state_table();
+        table.normalizer.seen_data = Some(true);
+        schema.tables.insert(STATE_TABLE.to_string(), table);
+    }
+    schema.bump_version();
+    let manifest = NormalizedManifest {
+        load_id: load_id.to_string(),
+        schema_name: schema.name.clone(),
+        roots,
+        tables,
+        changes,
+        warnings,
+        items,
+        state: extracted.state.clone(),
+    };
+    write_json(&tmp.join("schema.json"), &schema)?;
+    write_json(&tmp.join("manifest.json"), &manifest)?;
+    // The pipeline's schema only grows, so saving it before the package is sealed is safe:
+    // if we die now, the extracted package is normalized again into the same schema.
+    write_atomic(
+        &wd.schema_path(&schema.name),
+        schema.to_json_pretty().as_bytes(),
+    )?;
+    Ok(NormalizedPackage {
+        dir: tmp.to_path_buf(),
+        manifest,
+        schema,
+    })
+}
+
+fn flush(
+    normalizer: &mut RelationalNormalizer,
+    load_id: &str,
+) -> Result<NormalizedChunk, PackageError> {
+    normalizer
+        .flush()
+        .map_err(|source| PackageError::Normalize {
+            load_id: load_id.to_string(),
+            resource: String::new(),
+            item: 0,
+            source,
+        })
+}
+
+/// Open Arrow IPC writers, one per table; a table whose batch schema grows gets a new file.
+struct TableFiles<'a> {
+    dir: &'a Path,
+    tables: Vec<NormalizedTable>,
+    writers: HashMap<String, (Arc<ArrowSchema>, FileWriter<BufWriter<File>>)>,
+}
+
+impl<'a> TableFiles<'a> {
+    fn new(dir: &'a Path) -> Self {
+        TableFiles {
+            dir,
+            tables: Vec::new(),
+            writers: HashMap::new(),
+        }
+    }
+
+    fn write(
+        &mut self,
+        chunk: NormalizedChunk,
+        changes: &mut Vec<SchemaChange>,
+        warnings: &mut Vec<NormalizeWarning>,
+    ) -> Result<(), PackageError> {
+        changes.extend(chunk.changes);
+        warnings.extend(chunk.warnings);
+        for table_batch in chunk.batches {
+            let schema = table_batch.batch.schema();
+            let index = match self.tables.iter().position(|t| t.name == table_batch.table) {
+                Some(index) => index,
+                None => {
+                    self.tables.push(NormalizedTable {
+                        name: table_batch.table.clone(),
+                        files: Vec::new(),
+                        rows: 0,
+                    });
+                    self.tables.len() - 1
+                }
+            };
+            let same_schema = self
+                .writers
+                .get(&table_batch.table)
+                .is_some_and(|(s, _)| *s == schema);
+            if !same_schema {
+                if let Some((_, writer)) = self.writers.remove(&table_batch.table) {
+                    close(writer, self.dir)?;
+                }
+                let table = &mut self.tables[index];
+                let name = format!("t{index}.{}.arrow", table.files.len());
+                let path = self.dir.join(&name);
+                let file = File::create(&path).map_err(|e| PackageError::io(&path, e))?;
+                let writer = FileWriter::try_new(BufWriter::with_capacity(1 << 20, file), &schema)
+                    .map_err(|source| PackageError::Arrow {
+                        path: path.clone(),
+                        source,
+                    })?;
+                table.files.push(name);
+                self.writers
+                    .insert(table_batch.table.clone(), (schema.clone(), writer));
+            }
+            if let Some((_, writer)) = self.writers.get_mut(&table_batch.table) {
+                writer
+                    .write(&table_batch.batch)
+                    .map_err(|source| PackageError::Arrow {
+                        path: self.dir.to_path_buf(),
+                        source,
+                    })?;
+            }
+            self.tables[index].rows += table_batch.batch.num_rows() as u64;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Vec<NormalizedTable>, PackageError> {
+        for (_, (_, writer)) in self.writers.drain() {
+            close(writer, self.dir)?;
+        }
+        Ok(self.tables)
+    }
+}
+
+fn close(mut writer: FileWriter<BufWriter<File>>, dir: &Path) -> Result<(), PackageError> {
+    let arrow = |source| PackageError::Arrow {
+        path: dir.to_path_buf(),
+        source,
+    };
+    writer.finish().map_err(arrow)?;
+    let mut inner = writer.into_inner().map_err(arrow)?;
+    inner.flush().map_err(|e| PackageError::io(dir, e))?;
+    let file = inner
+        .into_inner()
+        .map_err(|e| PackageError::io(dir, e.into_error()))?;
+    file.sync_all().map_err(|e| PackageError::io(dir, e))
+}

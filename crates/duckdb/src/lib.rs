@@ -1,0 +1,96 @@
+//! The DuckDB destination of dltrs, the embedded default.
+//!
+//! A package is applied in one DuckDB transaction (see [`dltrs_core::destination`]):
+//!
+//! ```text
+//! BEGIN
+//!   CREATE SCHEMA / CREATE TABLE / ALTER TABLE ADD COLUMN     ddl.rs   (from the package schema)
+//!   per root table of the package, by write disposition:      load.rs
+//!     append   Arrow appender into the table
+//!     replace  DELETE the root and child tables, then append
+//!     merge    stage into temp tables, delete-insert          merge.rs
+//!   _dlt_version (new schema hash), _dlt_pipeline_state (state changed), _dlt_loads
+//! COMMIT
+//! ```
+//!
+//! Identifiers are always quoted ([`sql::ident`]); values are bound parameters or Arrow
+//! batches, never spliced into SQL.
+
+mod ddl;
+mod load;
+mod merge;
+pub mod sql;
+
+use std::path::{Path, PathBuf};
+
+use dltrs_core::destination::{Destination, DestinationError, LoadOutcome};
+use dltrs_core::package::NormalizedPackage;
+use duckdb::Connection;
+
+/// A DuckDB database file that datasets are loaded into (one DuckDB schema per dataset).
+pub struct DuckDb {
+    path: PathBuf,
+    conn: Option<Connection>,
+}
+
+impl DuckDb {
+    /// A destination writing into the DuckDB file at `path` (created on first load).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        DuckDb {
+            path: path.into(),
+            conn: None,
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open connection, opening the file the first time.
+    pub fn connection(&mut self) -> Result<&Connection, DestinationError> {
+        if self.conn.is_none() {
+            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| DestinationError::Connect {
+                    location: self.location(),
+                    source: e.into(),
+                })?;
+            }
+            let conn = Connection::open(&self.path).map_err(|e| DestinationError::Connect {
+                location: self.location(),
+                source: e.into(),
+            })?;
+            self.conn = Some(conn);
+        }
+        match &self.conn {
+            Some(conn) => Ok(conn),
+            None => Err(DestinationError::Connect {
+                location: self.location(),
+                source: "connection not open".into(),
+            }),
+        }
+    }
+}
+
+impl Destination for DuckDb {
+    fn destination_type(&self) -> &'static str {
+        "dlt.destinations.duckdb"
+    }
+
+    fn destination_name(&self) -> &str {
+        "duckdb"
+    }
+
+    fn location(&self) -> String {
+        format!("duckdb:{}", self.path.display())
+    }
+
+    fn load(
+        &mut self,
+        dataset: &str,
+        package: &NormalizedPackage,
+    ) -> Result<LoadOutcome, DestinationError> {
+        let conn = self.connection()?;
+        load::load_package(conn, dataset, package)
+    }
+}

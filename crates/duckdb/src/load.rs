@@ -1,0 +1,274 @@
+//! Applying one normalized package in one transaction.
+
+use dltrs_core::destination::{DestinationError, LoadOutcome};
+use dltrs_core::normalize::row_id::random_row_id;
+use dltrs_core::package::{NormalizedPackage, NormalizedTable, RootTable};
+use dltrs_core::schema::{
+    LOADS_TABLE, Schema, Table, VERSION_TABLE, WriteDisposition, pipeline_state_table,
+};
+use dltrs_core::state::STATE_TABLE;
+use duckdb::Connection;
+
+use crate::ddl::{Catalog, descendants, ensure_root_keys, sync_table};
+use crate::merge;
+use crate::sql::{ident, qualified};
+
+/// A failure at one step of a package, before it is wrapped with the load id.
+pub(crate) struct StepError {
+    pub(crate) step: String,
+    pub(crate) source: dltrs_core::destination::BoxError,
+}
+
+pub(crate) type StepResult<T> = Result<T, StepError>;
+
+/// Tags a driver error with the table or step it happened at.
+pub(crate) fn at<E: Into<dltrs_core::destination::BoxError>>(
+    step: &str,
+) -> impl FnOnce(E) -> StepError + '_ {
+    move |e| StepError {
+        step: step.to_string(),
+        source: e.into(),
+    }
+}
+
+/// Applies `package` to `dataset` inside one transaction, or not at all.
+pub(crate) fn load_package(
+    conn: &Connection,
+    dataset: &str,
+    package: &NormalizedPackage,
+) -> Result<LoadOutcome, DestinationError> {
+    let wrap = |e: StepError| DestinationError::Load {
+        load_id: package.load_id().to_string(),
+        table: e.step,
+        source: e.source,
+    };
+    conn.execute_batch("BEGIN TRANSACTION")
+        .map_err(at("BEGIN"))
+        .map_err(wrap)?;
+    match apply(conn, dataset, package) {
+        Ok(LoadOutcome::Loaded) => {
+            conn.execute_batch("COMMIT")
+                .map_err(at("COMMIT"))
+                .map_err(wrap)?;
+            Ok(LoadOutcome::Loaded)
+        }
+        Ok(LoadOutcome::AlreadyLoaded) => {
+            conn.execute_batch("ROLLBACK")
+                .map_err(at("ROLLBACK"))
+                .map_err(wrap)?;
+            Ok(LoadOutcome::AlreadyLoaded)
+        }
+        Err(e) => {
+            // the error that made us stop is the one to report
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(wrap(e))
+        }
+    }
+}
+
+fn apply(conn: &Connection, dataset: &str, package: &NormalizedPackage) -> StepResult<LoadOutcome> {
+    let load_id = package.load_id();
+    let schema = &package.schema;
+    conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(dataset)))
+        .map_err(at("schema"))?;
+    let mut catalog = Catalog::read(conn, dataset).map_err(at("schema"))?;
+    if catalog.has_table(LOADS_TABLE)
+        && is_loaded(conn, dataset, load_id).map_err(at(LOADS_TABLE))?
+    {
+        return Ok(LoadOutcome::AlreadyLoaded);
+    }
+
+    let state_table = schema
+        .table(STATE_TABLE)
+        .cloned()
+        .unwrap_or_else(pipeline_state_table);
+    let mut system: Vec<&Table> = [VERSION_TABLE, LOADS_TABLE]
+        .iter()
+        .filter_map(|name| schema.table(name))
+        .collect();
+    system.push(&state_table);
+    for table in system {
+        sync_table(conn, dataset, schema, table, &mut catalog).map_err(at(&table.name))?;
+    }
+    for data in &package.manifest.tables {
+        if let Some(table) = schema.table(&data.name) {
+            sync_table(conn, dataset, schema, table, &mut catalog).map_err(at(&data.name))?;
+        }
+    }
+
+    for root in &package.manifest.roots {
+        load_root(conn, dataset, package, root, &mut catalog)?;
+    }
+
+    store_schema_version(conn, dataset, schema).map_err(at(VERSION_TABLE))?;
+    if let Some(state) = &package.manifest.state {
+        let sql = format!(
+            "INSERT INTO {} (\"version\", \"engine_version\", \"pipeline_name\", \"state\", \
+             \"created_at\", \"version_hash\", \"_dlt_load_id\", \"_dlt_id\") \
+             VALUES (?, ?, ?, ?, now(), ?, ?, ?)",
+            qualified(dataset, STATE_TABLE)
+        );
+        conn.execute(
+            &sql,
+            duckdb::params![
+                state.version,
+                state.engine_version,
+                state.pipeline_name,
+                state.state,
+                state.version_hash,
+                load_id,
+                random_row_id(&mut rand::rng()),
+            ],
+        )
+        .map_err(at(STATE_TABLE))?;
+    }
+    let sql = format!(
+        "INSERT INTO {} (\"load_id\", \"schema_name\", \"status\", \"inserted_at\", \
+         \"schema_version_hash\") VALUES (?, ?, 0, now(), ?)",
+        qualified(dataset, LOADS_TABLE)
+    );
+    conn.execute(
+        &sql,
+        duckdb::params![load_id, schema.name, schema.version_hash],
+    )
+    .map_err(at(LOADS_TABLE))?;
+    Ok(LoadOutcome::Loaded)
+}
+
+fn is_loaded(conn: &Connection, dataset: &str, load_id: &str) -> duckdb::Result<bool> {
+    let sql = format!(
+        "SELECT count(*) FROM {} WHERE \"load_id\" = ?",
+        qualified(dataset, LOADS_TABLE)
+    );
+    let n: i64 = conn.query_row(&sql, [load_id], |row| row.get(0))?;
+    Ok(n > 0)
+}
+
+/// Stores the schema in `_dlt_version` unless that version hash is already there.
+fn store_schema_version(conn: &Connection, dataset: &str, schema: &Schema) -> duckdb::Result<()> {
+    let table = qualified(dataset, VERSION_TABLE);
+    let n: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE \"version_hash\" = ? AND \"schema_name\" = ?"),
+        [&schema.version_hash, &schema.name],
+        |row| row.get(0),
+    )?;
+    if n == 0 {
+        conn.execute(
+            &format!(
+                "INSERT INTO {table} (\"version\", \"engine_version\", \"inserted_at\", \
+                 \"schema_name\", \"version_hash\", \"schema\") VALUES (?, ?, now(), ?, ?, ?)"
+            ),
+            duckdb::params![
+                schema.version as i64,
+                i64::from(schema.engine_version),
+                schema.name,
+                schema.version_hash,
+                schema.to_json(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// Loads a root table and its child tables by the root's write disposition.
+fn load_root(
+    conn: &Connection,
+    dataset: &str,
+    package: &NormalizedPackage,
+    root: &RootTable,
+    catalog: &mut Catalog,
+) -> StepResult<()> {
+    let schema = &package.schema;
+    let Some(root_table) = schema.table(&root.name) else {
+        return Ok(());
+    };
+    let chain: Vec<&NormalizedTable> = package
+        .manifest
+        .tables
+        .iter()
+        .filter(|t| {
+            schema
+                .table(&t.name)
+                .is_some_and(|table| schema.root_table(table).name == root.name)
+        })
+        .collect();
+    let disposition = root_table
+        .write_disposition
+        .unwrap_or(root.write_disposition);
+    match disposition {
+        WriteDisposition::Replace => {
+            let mut tables = vec![root_table];
+            tables.extend(descendants(schema, &root.name));
+            for table in tables {
+                if catalog.has_table(&table.name) {
+                    conn.execute_batch(&format!("DELETE FROM {}", qualified(dataset, &table.name)))
+                        .map_err(at(&table.name))?;
+                }
+            }
+            append_all(conn, dataset, package, &chain)
+        }
+        WriteDisposition::Merge => {
+            let keys = merge::Keys::of(root_table);
+            if keys.is_empty() {
+                // dlt falls back to append when a merge table has no keys
+                return append_all(conn, dataset, package, &chain);
+            }
+            ensure_root_keys(conn, dataset, schema, &root.name, catalog).map_err(at(&root.name))?;
+            merge::delete_insert(conn, dataset, package, root_table, &keys, &chain, catalog)
+        }
+        WriteDisposition::Append | WriteDisposition::Skip => {
+            append_all(conn, dataset, package, &chain)
+        }
+    }
+}
+
+fn append_all(
+    conn: &Connection,
+    dataset: &str,
+    package: &NormalizedPackage,
+    tables: &[&NormalizedTable],
+) -> StepResult<()> {
+    for table in tables {
+        append(conn, Target::Dataset(dataset), &table.name, package, table)?;
+    }
+    Ok(())
+}
+
+/// Where an appender writes.
+#[derive(Clone, Copy)]
+pub(crate) enum Target<'a> {
+    /// A table of the dataset.
+    Dataset(&'a str),
+    /// A temporary table of this connection.
+    Temp,
+}
+
+/// Appends a package table's batches to `table` through DuckDB's Arrow appender.
+pub(crate) fn append(
+    conn: &Connection,
+    target: Target<'_>,
+    table: &str,
+    package: &NormalizedPackage,
+    data: &NormalizedTable,
+) -> StepResult<()> {
+    for batch in package.batches(data) {
+        let batch = batch.map_err(at(&data.name))?;
+        if batch.num_rows() == 0 {
+            continue;
+        }
+        let schema = batch.schema();
+        let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        let mut appender = match target {
+            Target::Dataset(dataset) => conn.appender_with_columns_to_db(table, dataset, &columns),
+            Target::Temp => {
+                conn.appender_with_columns_to_catalog_and_db(table, "temp", "main", &columns)
+            }
+        }
+        .map_err(at(&data.name))?;
+        appender
+            .append_record_batch(batch)
+            .map_err(at(&data.name))?;
+        appender.flush().map_err(at(&data.name))?;
+    }
+    Ok(())
+}
