@@ -1,20 +1,33 @@
 //! dltrs: load data from anywhere into well-structured, typed, relational datasets, the way
 //! Python's dlt does, in one Rust library.
 //!
-//! This facade re-exports the pieces users need; destinations will join it as features.
+//! A [`Pipeline`] takes [`Resource`]s (named streams of JSON-like items), normalizes nested
+//! items into relational tables and loads them into a destination (DuckDB by default), with
+//! load packages on disk between the steps so an interrupted run is finished by the next.
 //!
-//! ```
-//! use dltrs::{RelationalNormalizer, Schema};
+//! ```no_run
+//! use dltrs::{Pipeline, Resource, WriteDisposition};
 //!
-//! let mut normalizer = RelationalNormalizer::new(Schema::new("shop"), "1700000000.0");
-//! let order = serde_json::json!({"id": 1, "items": [{"sku": "a"}, {"sku": "b"}]});
-//! normalizer.push("orders", &dltrs::Item::from_value(&order)).unwrap();
-//! let chunk = normalizer.flush().unwrap();
-//! assert_eq!(chunk.batches[1].table, "orders__items");
-//! assert_eq!(chunk.batches[1].batch.num_rows(), 2);
+//! let orders = vec![serde_json::json!({"id": 1, "items": [{"sku": "a"}, {"sku": "b"}]})];
+//! let mut pipeline = Pipeline::builder("shop").build()?;
+//! let info = pipeline.run([Resource::new("orders", orders)
+//!     .write_disposition(WriteDisposition::Merge)
+//!     .primary_key(["id"])])?;
+//! println!("{info}");
+//! # Ok::<(), dltrs::Error>(())
 //! ```
 
+mod load_info;
+mod pipeline;
+mod resource;
+mod run_error;
+
 pub use dltrs_core::*;
+pub use dltrs_duckdb::DuckDb;
+pub use load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
+pub use pipeline::{ExtractInfo, PIPELINES_DIR_ENV, Pipeline, PipelineBuilder};
+pub use resource::Resource;
+pub use run_error::{BoxError, Error, Result};
 
 /// The README's quickstart, compiled and run as a doc test.
 #[doc = include_str!("../../../README.md")]

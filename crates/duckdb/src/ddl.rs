@@ -2,8 +2,9 @@
 //!
 //! Schemas only grow, so the only changes are new tables and new columns. A new column that
 //! the schema declares `NOT NULL` is added nullable (DuckDB cannot add a `NOT NULL` column to
-//! a table with rows), backfilled when it is `_dlt_root_id`, and constrained when no nulls
-//! remain.
+//! a table with rows) and constrained when the table is empty. `_dlt_root_id` added to a child
+//! table with rows (a table that starts to merge) is backfilled from the parent chain and stays
+//! nullable: DuckDB cannot add the constraint in the transaction that updated the rows.
 
 use std::collections::HashMap;
 
@@ -86,8 +87,8 @@ pub(crate) fn sync_table(
         if let Some(cols) = catalog.tables.get_mut(&table.name) {
             cols.push(column.name.clone());
         }
-        if column.name == ROOT_ID {
-            backfill_root_id(conn, dataset, schema, table)?;
+        if column.name == ROOT_ID && backfill_root_id(conn, dataset, schema, table)? > 0 {
+            continue;
         }
         if !column.is_nullable() {
             constrain_not_null(conn, dataset, &table.name, &column.name)?;
@@ -117,8 +118,9 @@ pub(crate) fn ensure_root_keys(
         if let Some(cols) = catalog.tables.get_mut(&table.name) {
             cols.push(ROOT_ID.to_string());
         }
-        backfill_root_id(conn, dataset, schema, table)?;
-        constrain_not_null(conn, dataset, &table.name, ROOT_ID)?;
+        if backfill_root_id(conn, dataset, schema, table)? == 0 {
+            constrain_not_null(conn, dataset, &table.name, ROOT_ID)?;
+        }
     }
     Ok(())
 }
@@ -153,15 +155,15 @@ fn depth(schema: &Schema, table: &Table) -> usize {
 }
 
 /// Fills `_dlt_root_id` of a child table: its parent's `_dlt_id` under a root table, else its
-/// parent's `_dlt_root_id` (parents are filled first).
+/// parent's `_dlt_root_id` (parents are filled first). Returns the rows updated.
 fn backfill_root_id(
     conn: &Connection,
     dataset: &str,
     schema: &Schema,
     table: &Table,
-) -> duckdb::Result<()> {
+) -> duckdb::Result<usize> {
     let Some(parent) = table.parent.as_deref().and_then(|p| schema.table(p)) else {
-        return Ok(());
+        return Ok(0);
     };
     let name = qualified(dataset, &table.name);
     let sql = if parent.is_nested() {
@@ -180,7 +182,7 @@ fn backfill_root_id(
             parent_id = ident(PARENT_ID),
         )
     };
-    conn.execute_batch(&sql)
+    conn.execute(&sql, [])
 }
 
 /// Adds `NOT NULL` to a column when it holds no nulls; otherwise it stays nullable (old rows

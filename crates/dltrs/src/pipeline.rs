@@ -1,0 +1,408 @@
+//! [`Pipeline`]: extract → normalize → load, with load packages on disk between the steps.
+//!
+//! ```text
+//! resources ──extract──▶ packages/extracted/<id> ──normalize──▶ packages/normalized/<id>
+//!                                                                   │ load (one transaction)
+//!                                                                   ▼
+//!                                                  destination + packages/loaded/<id>
+//! ```
+//!
+//! [`Pipeline::run`] first finishes packages an interrupted run left behind, then extracts,
+//! normalizes and loads the new data.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use dltrs_core::destination::{Destination, LoadOutcome};
+use dltrs_core::package::{
+    ExtractWriter, NormalizedPackage, Stage, WorkingDir, new_load_id, normalize, write_atomic,
+};
+use dltrs_core::schema::Schema;
+use dltrs_core::state::PipelineState;
+use dltrs_duckdb::DuckDb;
+use indexmap::IndexMap;
+
+use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
+use crate::resource::Resource;
+use crate::run_error::{Error, Result};
+
+/// Environment variable that overrides the default pipelines directory.
+pub const PIPELINES_DIR_ENV: &str = "DLTRS_PIPELINES_DIR";
+
+/// Builds a [`Pipeline`]; every setting has dlt's default.
+pub struct PipelineBuilder {
+    name: String,
+    dataset_name: Option<String>,
+    pipelines_dir: Option<PathBuf>,
+    destination: Option<Box<dyn Destination>>,
+}
+
+impl PipelineBuilder {
+    /// The dataset (DuckDB schema) to load into; `<pipeline_name>_dataset` by default.
+    pub fn dataset_name(mut self, name: impl Into<String>) -> Self {
+        self.dataset_name = Some(name.into());
+        self
+    }
+
+    /// Where working directories live; `$DLTRS_PIPELINES_DIR` or `~/.dltrs/pipelines`
+    /// by default.
+    pub fn pipelines_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.pipelines_dir = Some(dir.into());
+        self
+    }
+
+    /// The destination; a DuckDB file `<pipeline_name>.duckdb` in the current directory by
+    /// default.
+    pub fn destination(mut self, destination: impl Destination + 'static) -> Self {
+        self.destination = Some(Box::new(destination));
+        self
+    }
+
+    /// Opens the pipeline's working directory (creating it) and drops unfinished writes of a
+    /// killed run.
+    pub fn build(self) -> Result<Pipeline> {
+        if self.name.trim().is_empty() {
+            return Err(Error::Config("the pipeline name is empty".into()));
+        }
+        if self.name.contains(['/', '\\']) || self.name == "." || self.name == ".." {
+            return Err(Error::Config(format!(
+                "pipeline name `{}` cannot be a directory name; use letters, digits and _",
+                self.name
+            )));
+        }
+        let pipelines_dir = match self.pipelines_dir {
+            Some(dir) => dir,
+            None => default_pipelines_dir()?,
+        };
+        let wd = WorkingDir::open(pipelines_dir.join(&self.name))?;
+        let destination = self
+            .destination
+            .unwrap_or_else(|| Box::new(DuckDb::new(format!("{}.duckdb", self.name))));
+        Ok(Pipeline {
+            dataset_name: self
+                .dataset_name
+                .unwrap_or_else(|| format!("{}_dataset", self.name)),
+            name: self.name,
+            wd,
+            destination,
+        })
+    }
+}
+
+fn default_pipelines_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os(PIPELINES_DIR_ENV).filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+        Some(home) => Ok(Path::new(&home).join(".dltrs").join("pipelines")),
+        None => Err(Error::Config(format!(
+            "no home directory to keep pipelines in: set {PIPELINES_DIR_ENV} or pass a \
+             pipelines directory"
+        ))),
+    }
+}
+
+/// A pipeline: a name, a working directory, a destination and a dataset.
+///
+/// ```no_run
+/// use dltrs::{Pipeline, Resource};
+/// let mut pipeline = Pipeline::builder("shop").build()?;
+/// let info = pipeline.run([Resource::new("orders", vec![serde_json::json!({"id": 1})])])?;
+/// println!("{info}");
+/// # Ok::<(), dltrs::Error>(())
+/// ```
+pub struct Pipeline {
+    name: String,
+    dataset_name: String,
+    wd: WorkingDir,
+    destination: Box<dyn Destination>,
+}
+
+/// What [`Pipeline::extract`] wrote.
+#[derive(Debug, Clone)]
+pub struct ExtractInfo {
+    /// The new package's load id (`None` when no resource was given).
+    pub load_id: Option<String>,
+    /// Items per resource.
+    pub items: IndexMap<String, u64>,
+}
+
+impl Pipeline {
+    /// A builder with dlt's defaults for everything but the name.
+    pub fn builder(name: impl Into<String>) -> PipelineBuilder {
+        PipelineBuilder {
+            name: name.into(),
+            dataset_name: None,
+            pipelines_dir: None,
+            destination: None,
+        }
+    }
+
+    /// The pipeline name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The dataset loaded into.
+    pub fn dataset_name(&self) -> &str {
+        &self.dataset_name
+    }
+
+    /// The working directory (packages, schema, state).
+    pub fn working_dir(&self) -> &Path {
+        self.wd.path()
+    }
+
+    /// The destination.
+    pub fn destination(&self) -> &dyn Destination {
+        self.destination.as_ref()
+    }
+
+    /// Name of the pipeline's schema (the pipeline name, as in dlt).
+    pub fn schema_name(&self) -> &str {
+        &self.name
+    }
+
+    /// The stored schema, or a new one before the first normalize.
+    pub fn schema(&self) -> Result<Schema> {
+        let path = self.wd.schema_path(self.schema_name());
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Schema::from_json(&text).map_err(|e| Error::Stored {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Schema::new(self.schema_name()))
+            }
+            Err(e) => Err(Error::Stored {
+                path,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    /// The pipeline state (a fresh one before the first run).
+    pub fn state(&self) -> Result<PipelineState> {
+        let path = self.wd.state_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Stored {
+                path,
+                message: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PipelineState::new(
+                &self.name,
+                &self.dataset_name,
+                self.schema_name(),
+                self.destination.destination_type(),
+                self.destination.destination_name(),
+            )),
+            Err(e) => Err(Error::Stored {
+                path,
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    fn save_state(&self, state: &PipelineState) -> Result<()> {
+        let text = serde_json::to_vec_pretty(state).map_err(|e| Error::Stored {
+            path: self.wd.state_path(),
+            message: e.to_string(),
+        })?;
+        Ok(write_atomic(&self.wd.state_path(), &text)?)
+    }
+
+    /// Packages an interrupted run left behind (extracted or normalized, not loaded).
+    pub fn pending_packages(&self) -> Result<Vec<String>> {
+        let mut ids = self.wd.packages_in(Stage::Extracted)?;
+        ids.extend(self.wd.packages_in(Stage::Normalized)?);
+        Ok(ids)
+    }
+
+    /// Extract, normalize and load `resources`. Packages left by an interrupted run are
+    /// finished first and reported as resumed in the [`LoadInfo`].
+    pub fn run(&mut self, resources: impl IntoIterator<Item = Resource>) -> Result<LoadInfo> {
+        let started = Instant::now();
+        let resumed = self.pending_packages()?;
+        let mut packages = Vec::new();
+        if !resumed.is_empty() {
+            self.normalize()?;
+            packages.extend(self.load_packages(&resumed)?);
+        }
+        let extracted = self.extract(resources)?;
+        if let Some(load_id) = extracted.load_id {
+            if let Err(e) = self.normalize_package(&load_id) {
+                // data that cannot be normalized would block every later run: drop it
+                self.wd.delete(Stage::Extracted, &load_id)?;
+                return Err(e);
+            }
+            packages.extend(self.load_packages(&resumed)?);
+        }
+        Ok(self.load_info(packages, started))
+    }
+
+    /// Reads every resource to its end into a new extracted package. On any error nothing is
+    /// kept.
+    pub fn extract(
+        &mut self,
+        resources: impl IntoIterator<Item = Resource>,
+    ) -> Result<ExtractInfo> {
+        let load_id = new_load_id();
+        let mut writer = ExtractWriter::begin(&self.wd, &load_id, self.schema_name())?;
+        let mut items = IndexMap::new();
+        let mut buf = Vec::with_capacity(4096);
+        let mut any = false;
+        for mut resource in resources {
+            any = true;
+            writer.begin_resource(resource.name(), resource.table(), resource.hints().clone())?;
+            let mut count = 0u64;
+            loop {
+                buf.clear();
+                match resource.next_item(&mut buf) {
+                    Ok(true) => {
+                        count += 1;
+                        writer.write_item(&buf)?;
+                    }
+                    Ok(false) => break,
+                    Err(source) => {
+                        return Err(Error::Extract {
+                            resource: resource.name().to_string(),
+                            item: count + 1,
+                            source,
+                        });
+                    }
+                }
+            }
+            *items.entry(resource.name().to_string()).or_default() += count;
+        }
+        if !any {
+            return Ok(ExtractInfo {
+                load_id: None,
+                items,
+            });
+        }
+        let mut state = self.state()?;
+        state.set_local("first_run", serde_json::json!(false));
+        state.bump_version();
+        let extracted_hash = state
+            .local("last_extracted_hash")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        if extracted_hash.as_deref() != state.version_hash() {
+            let row = state.to_row().map_err(|e| Error::Stored {
+                path: self.wd.state_path(),
+                message: e.to_string(),
+            })?;
+            writer.set_state(row);
+            let hash = state.version_hash().unwrap_or_default().to_string();
+            state.set_local("last_extracted_hash", serde_json::json!(hash));
+        }
+        writer.commit()?;
+        self.save_state(&state)?;
+        Ok(ExtractInfo {
+            load_id: Some(load_id),
+            items,
+        })
+    }
+
+    /// Normalizes every extracted package.
+    pub fn normalize(&mut self) -> Result<Vec<String>> {
+        let ids = self.wd.packages_in(Stage::Extracted)?;
+        for load_id in &ids {
+            self.normalize_package(load_id)?;
+        }
+        Ok(ids)
+    }
+
+    fn normalize_package(&self, load_id: &str) -> Result<NormalizedPackage> {
+        let schema = self.schema()?;
+        normalize(&self.wd, load_id, schema, self.destination.naming()).map_err(|source| {
+            let hint = match source {
+                dltrs_core::PackageError::Normalize { .. } => format!(
+                    "; fix the data, or delete {} to drop the package",
+                    self.wd.package_dir(Stage::Extracted, load_id).display()
+                ),
+                _ => String::new(),
+            };
+            Error::Normalize { source, hint }
+        })
+    }
+
+    /// Loads every normalized package, oldest first.
+    pub fn load(&mut self) -> Result<LoadInfo> {
+        let started = Instant::now();
+        let packages = self.load_packages(&[])?;
+        Ok(self.load_info(packages, started))
+    }
+
+    /// Loads every normalized package, oldest first; those named in `resumed` were left by an
+    /// interrupted run.
+    fn load_packages(&mut self, resumed: &[String]) -> Result<Vec<PackageInfo>> {
+        let mut infos = Vec::new();
+        for load_id in self.wd.packages_in(Stage::Normalized)? {
+            let package = NormalizedPackage::open(&self.wd, Stage::Normalized, &load_id)?;
+            let outcome = self
+                .destination
+                .load(&self.dataset_name, &package)
+                .map_err(|source| Error::Load {
+                    source,
+                    dir: package.dir.clone(),
+                })?;
+            self.wd
+                .advance(&load_id, Stage::Normalized, Stage::Loaded)?;
+            remove_data_files(&self.wd.package_dir(Stage::Loaded, &load_id));
+            infos.push(package_info(&package, outcome, resumed.contains(&load_id)));
+        }
+        Ok(infos)
+    }
+
+    fn load_info(&self, packages: Vec<PackageInfo>, started: Instant) -> LoadInfo {
+        LoadInfo {
+            pipeline_name: self.name.clone(),
+            destination_name: self.destination.destination_name().to_string(),
+            destination_type: self.destination.destination_type().to_string(),
+            destination_location: self.destination.location(),
+            dataset_name: self.dataset_name.clone(),
+            packages,
+            elapsed_secs: started.elapsed().as_secs_f64(),
+        }
+    }
+}
+
+/// Loaded packages keep their manifest and schema as a record; the data files go.
+fn remove_data_files(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.path().extension().is_some_and(|e| e == "arrow") {
+                // a file that stays behind only costs disk space
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+fn package_info(package: &NormalizedPackage, outcome: LoadOutcome, resumed: bool) -> PackageInfo {
+    PackageInfo {
+        load_id: package.load_id().to_string(),
+        status: match outcome {
+            LoadOutcome::Loaded => PackageStatus::Loaded,
+            LoadOutcome::AlreadyLoaded => PackageStatus::AlreadyLoaded,
+        },
+        resumed,
+        jobs: package
+            .manifest
+            .tables
+            .iter()
+            .map(|t| JobInfo {
+                table: t.name.clone(),
+                files: t.files.len(),
+                rows: t.rows,
+            })
+            .collect(),
+        row_counts: package
+            .row_counts()
+            .map(|(t, n)| (t.to_string(), n))
+            .collect(),
+        schema_changes: package.manifest.changes.clone(),
+        warnings: package.manifest.warnings.clone(),
+    }
+}

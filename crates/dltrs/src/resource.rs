@@ -1,0 +1,170 @@
+//! [`Resource`]: a named stream of items and the hints for the table it loads into.
+
+use std::io::BufRead;
+
+use dltrs_core::json::stream::JsonItems;
+use dltrs_core::schema::{Column, MergeStrategy, TableHints, WriteDisposition};
+use serde::Serialize;
+
+use crate::run_error::BoxError;
+
+/// Writes the next item's JSON into the buffer; `Ok(false)` at the end.
+type NextItem = Box<dyn FnMut(&mut Vec<u8>) -> Result<bool, BoxError>>;
+
+/// A named, pull-based stream of items, plus hints for its root table.
+///
+/// ```
+/// use dltrs::{Resource, WriteDisposition};
+/// let rides = Resource::new("rides", vec![serde_json::json!({"id": 1})])
+///     .write_disposition(WriteDisposition::Merge)
+///     .primary_key(["id"]);
+/// assert_eq!(rides.name(), "rides");
+/// ```
+pub struct Resource {
+    name: String,
+    table: String,
+    hints: TableHints,
+    next: NextItem,
+}
+
+impl Resource {
+    /// A resource from any iterable of serializable items (`serde_json::Value`, or your own
+    /// `#[derive(Serialize)]` structs). Items are pulled one at a time while extracting.
+    pub fn new<I>(name: impl Into<String>, items: I) -> Self
+    where
+        I: IntoIterator + 'static,
+        I::Item: Serialize,
+    {
+        let mut items = items.into_iter();
+        Self::from_fn(name, move |buf| match items.next() {
+            Some(item) => {
+                serde_json::to_writer(buf, &item)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        })
+    }
+
+    /// A resource from fallible items: the first `Err` stops the extract and nothing of the
+    /// run is loaded.
+    pub fn try_new<I, T, E>(name: impl Into<String>, items: I) -> Self
+    where
+        I: IntoIterator<Item = Result<T, E>> + 'static,
+        T: Serialize,
+        E: Into<BoxError>,
+    {
+        let mut items = items.into_iter();
+        Self::from_fn(name, move |buf| match items.next() {
+            Some(Ok(item)) => {
+                serde_json::to_writer(buf, &item)?;
+                Ok(true)
+            }
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(false),
+        })
+    }
+
+    /// A resource reading JSON Lines, one JSON array (streamed element by element) or one JSON
+    /// object from `reader`. `source` names the input in error messages (a file name).
+    pub fn from_json_reader<R: BufRead + 'static>(
+        name: impl Into<String>,
+        source: impl Into<String>,
+        reader: R,
+    ) -> Self {
+        let source = source.into();
+        let mut items = JsonItems::new(reader);
+        Self::from_fn(name, move |buf| match items.next_item() {
+            Ok(Some((item, _))) => {
+                buf.extend(item.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(e) => Err(format!("{source}, {e}").into()),
+        })
+    }
+
+    fn from_fn(
+        name: impl Into<String>,
+        next: impl FnMut(&mut Vec<u8>) -> Result<bool, BoxError> + 'static,
+    ) -> Self {
+        let name = name.into();
+        Resource {
+            table: name.clone(),
+            name,
+            hints: TableHints::default(),
+            next: Box::new(next),
+        }
+    }
+
+    /// The resource name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The root table (before normalization); the resource name unless set.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The hints for the root table.
+    pub fn hints(&self) -> &TableHints {
+        &self.hints
+    }
+
+    /// Loads into `table` instead of a table named after the resource.
+    pub fn table_name(mut self, table: impl Into<String>) -> Self {
+        self.table = table.into();
+        self
+    }
+
+    /// How new rows combine with the table's rows (`append` by default).
+    pub fn write_disposition(mut self, write_disposition: WriteDisposition) -> Self {
+        self.hints.write_disposition = Some(write_disposition);
+        self
+    }
+
+    /// The merge strategy of a `merge` table (`delete-insert` by default).
+    pub fn merge_strategy(mut self, strategy: MergeStrategy) -> Self {
+        self.hints.merge_strategy = Some(strategy);
+        self
+    }
+
+    /// Primary key columns (source names).
+    pub fn primary_key<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.hints.primary_key = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Merge key columns (source names).
+    pub fn merge_key<S: Into<String>>(mut self, columns: impl IntoIterator<Item = S>) -> Self {
+        self.hints.merge_key = columns.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Levels of nesting unpacked into child tables; deeper values are stored as JSON.
+    pub fn max_table_nesting(mut self, levels: u32) -> Self {
+        self.hints.max_nesting = Some(levels);
+        self
+    }
+
+    /// Declares a column (type, nullability, keys); declared types win over inference.
+    pub fn column(mut self, column: Column) -> Self {
+        self.hints.columns.push(column);
+        self
+    }
+
+    /// Writes the next item into `buf`; `Ok(false)` when the stream ended.
+    pub(crate) fn next_item(&mut self, buf: &mut Vec<u8>) -> Result<bool, BoxError> {
+        (self.next)(buf)
+    }
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resource")
+            .field("name", &self.name)
+            .field("table", &self.table)
+            .field("hints", &self.hints)
+            .finish_non_exhaustive()
+    }
+}
