@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use dltrs_core::schema::{Schema, Table};
 use duckdb::Connection;
 
-use crate::sql::{column_def, ident, qualified};
+use crate::sql::{Dataset, column_def, ident};
 
 const ROOT_ID: &str = "_dlt_root_id";
 const PARENT_ID: &str = "_dlt_parent_id";
@@ -25,12 +25,12 @@ pub(crate) struct Catalog {
 
 impl Catalog {
     /// Reads the dataset's tables and columns (inside the current transaction).
-    pub(crate) fn read(conn: &Connection, dataset: &str) -> duckdb::Result<Self> {
+    pub(crate) fn read(conn: &Connection, dataset: &Dataset) -> duckdb::Result<Self> {
         let mut stmt = conn.prepare(
             "SELECT table_name, column_name FROM information_schema.columns \
-             WHERE table_schema = ? ORDER BY table_name, ordinal_position",
+             WHERE table_catalog = ? AND table_schema = ? ORDER BY table_name, ordinal_position",
         )?;
-        let mut rows = stmt.query([dataset])?;
+        let mut rows = stmt.query([&dataset.catalog, &dataset.schema])?;
         let mut tables: HashMap<String, Vec<String>> = HashMap::new();
         while let Some(row) = rows.next()? {
             let table: String = row.get(0)?;
@@ -55,7 +55,7 @@ impl Catalog {
 /// Creates `table` or adds the complete columns it lacks.
 pub(crate) fn sync_table(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     schema: &Schema,
     table: &Table,
     catalog: &mut Catalog,
@@ -64,7 +64,7 @@ pub(crate) fn sync_table(
     if columns.is_empty() {
         return Ok(());
     }
-    let name = qualified(dataset, &table.name);
+    let name = dataset.table(&table.name);
     if !catalog.has_table(&table.name) {
         let defs: Vec<String> = columns.iter().map(|c| column_def(c)).collect();
         conn.execute_batch(&format!("CREATE TABLE {name} ({})", defs.join(", ")))?;
@@ -101,7 +101,7 @@ pub(crate) fn sync_table(
 /// chain: a table loaded with `append` or `replace` has none, and `merge` deletes through it.
 pub(crate) fn ensure_root_keys(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     schema: &Schema,
     root: &str,
     catalog: &mut Catalog,
@@ -112,7 +112,7 @@ pub(crate) fn ensure_root_keys(
         }
         conn.execute_batch(&format!(
             "ALTER TABLE {} ADD COLUMN {} VARCHAR",
-            qualified(dataset, &table.name),
+            dataset.table(&table.name),
             ident(ROOT_ID)
         ))?;
         if let Some(cols) = catalog.tables.get_mut(&table.name) {
@@ -158,20 +158,20 @@ fn depth(schema: &Schema, table: &Table) -> usize {
 /// parent's `_dlt_root_id` (parents are filled first). Returns the rows updated.
 fn backfill_root_id(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     schema: &Schema,
     table: &Table,
 ) -> duckdb::Result<usize> {
     let Some(parent) = table.parent.as_deref().and_then(|p| schema.table(p)) else {
         return Ok(0);
     };
-    let name = qualified(dataset, &table.name);
+    let name = dataset.table(&table.name);
     let sql = if parent.is_nested() {
         format!(
             "UPDATE {name} SET {root} = p.{root} FROM {parent} AS p \
              WHERE {name}.{parent_id} = p.{row_id} AND {name}.{root} IS NULL",
             root = ident(ROOT_ID),
-            parent = qualified(dataset, &parent.name),
+            parent = dataset.table(&parent.name),
             parent_id = ident(PARENT_ID),
             row_id = ident(ROW_ID),
         )
@@ -189,11 +189,11 @@ fn backfill_root_id(
 /// cannot be given a value).
 fn constrain_not_null(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     table: &str,
     column: &str,
 ) -> duckdb::Result<()> {
-    let name = qualified(dataset, table);
+    let name = dataset.table(table);
     let nulls: i64 = conn.query_row(
         &format!(
             "SELECT count(*) FROM {name} WHERE {} IS NULL",

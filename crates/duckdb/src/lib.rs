@@ -90,7 +90,18 @@ impl Destination for DuckDb {
         dataset: &str,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
+        let location = self.location();
         let conn = self.connection()?;
-        load::load_package(conn, dataset, package)
+        let catalog: String = conn
+            .query_row("SELECT current_database()", [], |row| row.get(0))
+            .map_err(|e| DestinationError::Connect {
+                location,
+                source: e.into(),
+            })?;
+        let dataset = sql::Dataset {
+            catalog,
+            schema: dataset.to_string(),
+        };
+        load::load_package(conn, &dataset, package)
     }
 }

@@ -11,7 +11,7 @@ use duckdb::Connection;
 
 use crate::ddl::{Catalog, descendants, ensure_root_keys, sync_table};
 use crate::merge;
-use crate::sql::{ident, qualified};
+use crate::sql::Dataset;
 
 /// A failure at one step of a package, before it is wrapped with the load id.
 pub(crate) struct StepError {
@@ -34,7 +34,7 @@ pub(crate) fn at<E: Into<dltrs_core::destination::BoxError>>(
 /// Applies `package` to `dataset` inside one transaction, or not at all.
 pub(crate) fn load_package(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     package: &NormalizedPackage,
 ) -> Result<LoadOutcome, DestinationError> {
     let wrap = |e: StepError| DestinationError::Load {
@@ -66,11 +66,18 @@ pub(crate) fn load_package(
     }
 }
 
-fn apply(conn: &Connection, dataset: &str, package: &NormalizedPackage) -> StepResult<LoadOutcome> {
+fn apply(
+    conn: &Connection,
+    dataset: &Dataset,
+    package: &NormalizedPackage,
+) -> StepResult<LoadOutcome> {
     let load_id = package.load_id();
     let schema = &package.schema;
-    conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", ident(dataset)))
-        .map_err(at("schema"))?;
+    conn.execute_batch(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        dataset.qualified()
+    ))
+    .map_err(at("schema"))?;
     let mut catalog = Catalog::read(conn, dataset).map_err(at("schema"))?;
     if catalog.has_table(LOADS_TABLE)
         && is_loaded(conn, dataset, load_id).map_err(at(LOADS_TABLE))?
@@ -106,7 +113,7 @@ fn apply(conn: &Connection, dataset: &str, package: &NormalizedPackage) -> StepR
             "INSERT INTO {} (\"version\", \"engine_version\", \"pipeline_name\", \"state\", \
              \"created_at\", \"version_hash\", \"_dlt_load_id\", \"_dlt_id\") \
              VALUES (?, ?, ?, ?, now(), ?, ?, ?)",
-            qualified(dataset, STATE_TABLE)
+            dataset.table(STATE_TABLE)
         );
         conn.execute(
             &sql,
@@ -125,7 +132,7 @@ fn apply(conn: &Connection, dataset: &str, package: &NormalizedPackage) -> StepR
     let sql = format!(
         "INSERT INTO {} (\"load_id\", \"schema_name\", \"status\", \"inserted_at\", \
          \"schema_version_hash\") VALUES (?, ?, 0, now(), ?)",
-        qualified(dataset, LOADS_TABLE)
+        dataset.table(LOADS_TABLE)
     );
     conn.execute(
         &sql,
@@ -135,18 +142,22 @@ fn apply(conn: &Connection, dataset: &str, package: &NormalizedPackage) -> StepR
     Ok(LoadOutcome::Loaded)
 }
 
-fn is_loaded(conn: &Connection, dataset: &str, load_id: &str) -> duckdb::Result<bool> {
+fn is_loaded(conn: &Connection, dataset: &Dataset, load_id: &str) -> duckdb::Result<bool> {
     let sql = format!(
         "SELECT count(*) FROM {} WHERE \"load_id\" = ?",
-        qualified(dataset, LOADS_TABLE)
+        dataset.table(LOADS_TABLE)
     );
     let n: i64 = conn.query_row(&sql, [load_id], |row| row.get(0))?;
     Ok(n > 0)
 }
 
 /// Stores the schema in `_dlt_version` unless that version hash is already there.
-fn store_schema_version(conn: &Connection, dataset: &str, schema: &Schema) -> duckdb::Result<()> {
-    let table = qualified(dataset, VERSION_TABLE);
+fn store_schema_version(
+    conn: &Connection,
+    dataset: &Dataset,
+    schema: &Schema,
+) -> duckdb::Result<()> {
+    let table = dataset.table(VERSION_TABLE);
     let n: i64 = conn.query_row(
         &format!("SELECT count(*) FROM {table} WHERE \"version_hash\" = ? AND \"schema_name\" = ?"),
         [&schema.version_hash, &schema.name],
@@ -173,7 +184,7 @@ fn store_schema_version(conn: &Connection, dataset: &str, schema: &Schema) -> du
 /// Loads a root table and its child tables by the root's write disposition.
 fn load_root(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     package: &NormalizedPackage,
     root: &RootTable,
     catalog: &mut Catalog,
@@ -201,7 +212,7 @@ fn load_root(
             tables.extend(descendants(schema, &root.name));
             for table in tables {
                 if catalog.has_table(&table.name) {
-                    conn.execute_batch(&format!("DELETE FROM {}", qualified(dataset, &table.name)))
+                    conn.execute_batch(&format!("DELETE FROM {}", dataset.table(&table.name)))
                         .map_err(at(&table.name))?;
                 }
             }
@@ -224,7 +235,7 @@ fn load_root(
 
 fn append_all(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     package: &NormalizedPackage,
     tables: &[&NormalizedTable],
 ) -> StepResult<()> {
@@ -238,7 +249,7 @@ fn append_all(
 #[derive(Clone, Copy)]
 pub(crate) enum Target<'a> {
     /// A table of the dataset.
-    Dataset(&'a str),
+    Dataset(&'a Dataset),
     /// A temporary table of this connection.
     Temp,
 }
@@ -259,7 +270,12 @@ pub(crate) fn append(
         let schema = batch.schema();
         let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let mut appender = match target {
-            Target::Dataset(dataset) => conn.appender_with_columns_to_db(table, dataset, &columns),
+            Target::Dataset(dataset) => conn.appender_with_columns_to_catalog_and_db(
+                table,
+                &dataset.catalog,
+                &dataset.schema,
+                &columns,
+            ),
             Target::Temp => {
                 conn.appender_with_columns_to_catalog_and_db(table, "temp", "main", &columns)
             }

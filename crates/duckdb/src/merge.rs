@@ -10,7 +10,7 @@ use duckdb::Connection;
 
 use crate::ddl::{Catalog, descendants};
 use crate::load::{StepResult, Target, append, at};
-use crate::sql::{ident, ident_list, qualified};
+use crate::sql::{Dataset, ident, ident_list};
 
 const ROW_ID: &str = "\"_dlt_id\"";
 const ROOT_ID: &str = "\"_dlt_root_id\"";
@@ -67,7 +67,7 @@ fn staging_name(index: usize) -> String {
 /// Merges the package's rows of `root` and its child tables (`chain`) into the dataset.
 pub(crate) fn delete_insert(
     conn: &Connection,
-    dataset: &str,
+    dataset: &Dataset,
     package: &NormalizedPackage,
     root: &Table,
     keys: &Keys,
@@ -90,7 +90,7 @@ pub(crate) fn delete_insert(
         let list = ident_list(columns.iter().map(String::as_str));
         conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {list} FROM {} LIMIT 0",
-            qualified(dataset, &data.name)
+            dataset.table(&data.name)
         ))
         .map_err(at(&data.name))?;
         append(
@@ -103,7 +103,7 @@ pub(crate) fn delete_insert(
         staged.push((stage, columns));
     }
     let root_stage = &staged[root_index].0;
-    let root_name = qualified(dataset, &root.name);
+    let root_name = dataset.table(&root.name);
 
     // destination roots whose key arrives again, and their child rows
     let sql = format!(
@@ -116,7 +116,7 @@ pub(crate) fn delete_insert(
         if catalog.has_table(&child.name) {
             conn.execute_batch(&format!(
                 "DELETE FROM {} WHERE {ROOT_ID} IN (SELECT {ROW_ID} FROM {DELETE_IDS})",
-                qualified(dataset, &child.name)
+                dataset.table(&child.name)
             ))
             .map_err(at(&child.name))?;
         }
@@ -147,7 +147,7 @@ pub(crate) fn delete_insert(
         conn.execute_batch(&format!(
             "INSERT INTO {} ({list}) SELECT {list} FROM {stage} \
              WHERE {filter} IN (SELECT {ROW_ID} FROM {KEEP_IDS})",
-            qualified(dataset, &data.name)
+            dataset.table(&data.name)
         ))
         .map_err(at(&data.name))?;
     }

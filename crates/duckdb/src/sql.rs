@@ -16,9 +16,26 @@ pub fn ident(name: &str) -> String {
     out
 }
 
-/// `"dataset"."table"`.
-pub fn qualified(dataset: &str, table: &str) -> String {
-    format!("{}.{}", ident(dataset), ident(table))
+/// A dataset: a schema in a DuckDB catalog (the attached database). Names are always
+/// qualified with the catalog, since a schema may share the database file's name.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// The database (catalog) name.
+    pub catalog: String,
+    /// The schema holding the dataset's tables.
+    pub schema: String,
+}
+
+impl Dataset {
+    /// `"catalog"."schema"`.
+    pub fn qualified(&self) -> String {
+        format!("{}.{}", ident(&self.catalog), ident(&self.schema))
+    }
+
+    /// `"catalog"."schema"."table"`.
+    pub fn table(&self, table: &str) -> String {
+        format!("{}.{}", self.qualified(), ident(table))
+    }
 }
 
 /// A comma-separated list of quoted identifiers.
@@ -47,6 +64,10 @@ mod tests {
     fn identifiers_are_quoted_and_escaped() {
         assert_eq!(ident("a"), "\"a\"");
         assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
-        assert_eq!(qualified("ds", "t"), "\"ds\".\"t\"");
+        let ds = Dataset {
+            catalog: "db".into(),
+            schema: "ds".into(),
+        };
+        assert_eq!(ds.table("t"), "\"db\".\"ds\".\"t\"");
     }
 }

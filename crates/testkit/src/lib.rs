@@ -1,0 +1,15 @@
+//! Test support for dltrs: the canonical dataset dump of the conformance suite and the
+//! conformance comparison.
+//!
+//! [`dump_dataset`] reads a dataset (a DuckDB schema written by dlt or dltrs) into the canonical
+//! JSON form of `dump_dataset.py` (see `testdata/conformance/README.md`): the tables with their
+//! columns and row counts, the system tables, and the root tables' rows rebuilt as documents.
+//! [`compare`] tells whether an actual dump conforms to an expected one, and if not, how it
+//! differs.
+
+mod compare;
+mod dump;
+mod pyfmt;
+
+pub use compare::compare;
+pub use dump::dump_dataset;
