@@ -2,13 +2,13 @@
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use dltrs::schema::TableHints;
-use dltrs::{RelationalNormalizer, Schema, WriteDisposition};
+use dltrs::{DuckDb, Pipeline, RelationalNormalizer, Resource, Schema, WriteDisposition};
 
 /// Rows buffered before the normalizer is flushed, which bounds memory.
 const FLUSH_ROWS: usize = 50_000;
@@ -23,6 +23,46 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Loads a JSON file into a table of a dataset: extract, normalize and load in one go.
+    ///
+    /// FILE is JSON Lines, or JSON holding one array or one object, optionally gzip-compressed;
+    /// `-` reads standard input. A malformed record stops the run before anything of it is
+    /// loaded. Packages left by an interrupted run are finished first.
+    Load {
+        /// The input file (`-` for standard input).
+        file: PathBuf,
+        /// Root table name (normalized with snake_case).
+        #[arg(long)]
+        table: String,
+        /// How the rows combine with the table's rows.
+        #[arg(long, value_parser = parse_disposition, default_value = "append")]
+        write_disposition: WriteDisposition,
+        /// Primary key column(s), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        primary_key: Vec<String>,
+        /// Merge key column(s), comma separated.
+        #[arg(long, value_delimiter = ',')]
+        merge_key: Vec<String>,
+        /// Pipeline name: names the working directory, the default DuckDB file and dataset.
+        #[arg(long, default_value = "dltrs")]
+        pipeline_name: String,
+        /// Dataset (schema) name; `<pipeline_name>_dataset` by default.
+        #[arg(long)]
+        dataset_name: Option<String>,
+        /// Destination: `duckdb` (the file `<pipeline_name>.duckdb`) or `duckdb:PATH`.
+        #[arg(long)]
+        destination: Option<String>,
+        /// Where pipeline working directories live ($DLTRS_PIPELINES_DIR or
+        /// ~/.dltrs/pipelines by default).
+        #[arg(long)]
+        pipelines_dir: Option<PathBuf>,
+        /// Levels of nesting unpacked into child tables; deeper values are stored as JSON.
+        #[arg(long)]
+        max_table_nesting: Option<u32>,
+        /// Print the load info as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Normalizes a JSONL file into relational tables and prints the tables, row counts and
     /// schema changes (no destination yet).
     Normalize {
@@ -49,6 +89,40 @@ enum Command {
     },
 }
 
+/// `duckdb` or `duckdb:PATH`.
+fn parse_destination(spec: &str, pipeline_name: &str) -> Result<DuckDb> {
+    match spec.split_once(':') {
+        None if spec == "duckdb" => Ok(DuckDb::new(format!("{pipeline_name}.duckdb"))),
+        Some(("duckdb", path)) if !path.is_empty() => Ok(DuckDb::new(path)),
+        _ => anyhow::bail!(
+            "unknown destination `{spec}`: use `duckdb` or `duckdb:PATH` (e.g. duckdb:data/rides.duckdb)"
+        ),
+    }
+}
+
+/// The input as a buffered reader: a file or standard input, gunzipped when it starts with
+/// gzip's magic bytes.
+fn open_input(file: &Path) -> Result<Box<dyn BufRead>> {
+    let raw: Box<dyn Read> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(File::open(file).with_context(|| format!("cannot open {}", file.display()))?)
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, raw);
+    let gzip = reader
+        .fill_buf()
+        .with_context(|| format!("reading {}", file.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    Ok(if gzip {
+        Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::read::MultiGzDecoder::new(reader),
+        ))
+    } else {
+        Box::new(reader)
+    })
+}
+
 fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
     match s {
         "append" => Ok(WriteDisposition::Append),
@@ -65,14 +139,70 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_paragraph(&err));
             ExitCode::from(1)
         }
     }
 }
 
+/// The error and its causes in one paragraph; a cause whose text the message already quotes
+/// (our errors include their source) is not repeated.
+fn one_paragraph(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Load {
+            file,
+            table,
+            write_disposition,
+            primary_key,
+            merge_key,
+            pipeline_name,
+            dataset_name,
+            destination,
+            pipelines_dir,
+            max_table_nesting,
+            json,
+        } => {
+            let mut builder = Pipeline::builder(&pipeline_name);
+            if let Some(dataset) = dataset_name {
+                builder = builder.dataset_name(dataset);
+            }
+            if let Some(dir) = pipelines_dir {
+                builder = builder.pipelines_dir(dir);
+            }
+            if let Some(destination) = destination {
+                builder = builder.destination(parse_destination(&destination, &pipeline_name)?);
+            }
+            let mut pipeline = builder.build()?;
+            let source = file.display().to_string();
+            let mut resource = Resource::from_json_reader(&table, &source, open_input(&file)?)
+                .write_disposition(write_disposition)
+                .primary_key(primary_key)
+                .merge_key(merge_key);
+            if let Some(levels) = max_table_nesting {
+                resource = resource.max_table_nesting(levels);
+            }
+            let info = pipeline.run([resource])?;
+            if json {
+                println!("{}", info.to_json());
+            } else {
+                print!("{info}");
+            }
+            Ok(())
+        }
         Command::Normalize {
             file,
             table,
@@ -82,13 +212,7 @@ fn run(cli: Cli) -> Result<()> {
             export_schema,
             json,
         } => {
-            let reader: Box<dyn Read> = if file.as_os_str() == "-" {
-                Box::new(std::io::stdin())
-            } else {
-                Box::new(
-                    File::open(&file).with_context(|| format!("cannot open {}", file.display()))?,
-                )
-            };
+            let mut reader = open_input(&file)?;
             let source = file.display().to_string();
             let mut normalizer = RelationalNormalizer::new(Schema::new(&table), load_id());
             let hints = TableHints {
@@ -101,7 +225,6 @@ fn run(cli: Cli) -> Result<()> {
             let mut rows: std::collections::BTreeMap<String, usize> = Default::default();
             let mut changes = Vec::new();
             let mut warnings = Vec::new();
-            let mut reader = BufReader::with_capacity(1 << 20, reader);
             let mut line = Vec::new();
             let mut line_no = 0u64;
             loop {

@@ -125,7 +125,7 @@ pub enum PackageError {
         item: u64,
         /// Why.
         #[source]
-        source: NormalizeError,
+        source: Box<NormalizeError>,
     },
     /// An item was written before any resource was started (a dltrs bug).
     #[error("internal error: item written to a package before its resource (please report)")]

@@ -13,6 +13,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use dltrs_core::PackageError;
 use dltrs_core::destination::{Destination, LoadOutcome};
 use dltrs_core::package::{
     ExtractWriter, NormalizedPackage, Stage, WorkingDir, new_load_id, normalize, write_atomic,
@@ -230,10 +231,21 @@ impl Pipeline {
         }
         let extracted = self.extract(resources)?;
         if let Some(load_id) = extracted.load_id {
-            if let Err(e) = self.normalize_package(&load_id) {
-                // data that cannot be normalized would block every later run: drop it
-                self.wd.delete(Stage::Extracted, &load_id)?;
-                return Err(e);
+            match self.normalize_package(&load_id) {
+                Ok(_) => {}
+                Err(Error::Normalize {
+                    source: source @ PackageError::Normalize { .. },
+                    ..
+                }) => {
+                    // data that cannot be normalized would block every later run: drop the
+                    // package, so this run loads nothing, like a run whose extract failed
+                    self.wd.delete(Stage::Extracted, &load_id)?;
+                    return Err(Error::Normalize {
+                        source,
+                        hint: "; nothing of this run was loaded".into(),
+                    });
+                }
+                Err(e) => return Err(e),
             }
             packages.extend(self.load_packages(&resumed)?);
         }
@@ -308,7 +320,19 @@ impl Pipeline {
     pub fn normalize(&mut self) -> Result<Vec<String>> {
         let ids = self.wd.packages_in(Stage::Extracted)?;
         for load_id in &ids {
-            self.normalize_package(load_id)?;
+            self.normalize_package(load_id).map_err(|e| match e {
+                Error::Normalize {
+                    source: source @ PackageError::Normalize { .. },
+                    ..
+                } => Error::Normalize {
+                    source,
+                    hint: format!(
+                        "; fix the data, or delete {} to drop the package",
+                        self.wd.package_dir(Stage::Extracted, load_id).display()
+                    ),
+                },
+                other => other,
+            })?;
         }
         Ok(ids)
     }
@@ -316,14 +340,10 @@ impl Pipeline {
     fn normalize_package(&self, load_id: &str) -> Result<NormalizedPackage> {
         let schema = self.schema()?;
         normalize(&self.wd, load_id, schema, self.destination.naming()).map_err(|source| {
-            let hint = match source {
-                dltrs_core::PackageError::Normalize { .. } => format!(
-                    "; fix the data, or delete {} to drop the package",
-                    self.wd.package_dir(Stage::Extracted, load_id).display()
-                ),
-                _ => String::new(),
-            };
-            Error::Normalize { source, hint }
+            Error::Normalize {
+                source,
+                hint: String::new(),
+            }
         })
     }
 

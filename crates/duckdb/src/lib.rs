@@ -28,18 +28,17 @@ use dltrs_core::package::NormalizedPackage;
 use duckdb::Connection;
 
 /// A DuckDB database file that datasets are loaded into (one DuckDB schema per dataset).
+///
+/// The file is opened for each load and closed after it, so between runs other processes
+/// (a notebook, the `duckdb` shell) can open it: DuckDB lets one process write a file at a time.
 pub struct DuckDb {
     path: PathBuf,
-    conn: Option<Connection>,
 }
 
 impl DuckDb {
     /// A destination writing into the DuckDB file at `path` (created on first load).
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        DuckDb {
-            path: path.into(),
-            conn: None,
-        }
+        DuckDb { path: path.into() }
     }
 
     /// The database file.
@@ -47,28 +46,15 @@ impl DuckDb {
         &self.path
     }
 
-    /// The open connection, opening the file the first time.
-    pub fn connection(&mut self) -> Result<&Connection, DestinationError> {
-        if self.conn.is_none() {
-            if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| DestinationError::Connect {
-                    location: self.location(),
-                    source: e.into(),
-                })?;
-            }
-            let conn = Connection::open(&self.path).map_err(|e| DestinationError::Connect {
-                location: self.location(),
-                source: e.into(),
-            })?;
-            self.conn = Some(conn);
+    fn open(&self) -> Result<Connection, DestinationError> {
+        let connect = |source: dltrs_core::destination::BoxError| DestinationError::Connect {
+            location: self.location(),
+            source,
+        };
+        if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| connect(e.into()))?;
         }
-        match &self.conn {
-            Some(conn) => Ok(conn),
-            None => Err(DestinationError::Connect {
-                location: self.location(),
-                source: "connection not open".into(),
-            }),
-        }
+        Connection::open(&self.path).map_err(|e| connect(e.into()))
     }
 }
 
@@ -90,18 +76,17 @@ impl Destination for DuckDb {
         dataset: &str,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
-        let location = self.location();
-        let conn = self.connection()?;
+        let conn = self.open()?;
         let catalog: String = conn
             .query_row("SELECT current_database()", [], |row| row.get(0))
             .map_err(|e| DestinationError::Connect {
-                location,
+                location: self.location(),
                 source: e.into(),
             })?;
         let dataset = sql::Dataset {
             catalog,
             schema: dataset.to_string(),
         };
-        load::load_package(conn, &dataset, package)
+        load::load_package(&conn, &dataset, package)
     }
 }

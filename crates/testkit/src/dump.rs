@@ -123,12 +123,15 @@ pub fn dump_dataset(conn: &Connection, dataset: &str) -> Result<Value, Error> {
     // that the child's name starts with `p__`.
     let parent_of: BTreeMap<&str, Option<&str>> = data
         .iter()
-        .filter(|t| has_column(**t, "_dlt_parent_id"))
+        .filter(|t| has_column(t, "_dlt_parent_id"))
         .map(|&t| {
             let parent = data
                 .iter()
                 .copied()
-                .filter(|p| t.strip_prefix(*p).is_some_and(|rest| rest.starts_with("__")))
+                .filter(|p| {
+                    t.strip_prefix(*p)
+                        .is_some_and(|rest| rest.starts_with("__"))
+                })
                 .max_by_key(|p| p.len());
             (t, parent)
         })
@@ -356,8 +359,8 @@ fn micros(v: i64, unit: &TimeUnit) -> i64 {
         TimeUnit::Second => v.saturating_mul(1_000_000),
         TimeUnit::Millisecond => v.saturating_mul(1_000),
         TimeUnit::Microsecond => v,
-        // Python's datetime and time stop at microseconds.
-        TimeUnit::Nanosecond => v.div_euclid(1_000),
+        // Python's datetime and time stop at microseconds; DuckDB truncates toward zero.
+        TimeUnit::Nanosecond => v / 1_000,
     }
 }
 

@@ -216,7 +216,7 @@ fn write_package(
                         load_id: load_id.to_string(),
                         resource: resource.name.clone(),
                         item: item_in_resource,
-                        source,
+                        source: Box::new(source),
                     })?;
                 if normalizer.buffered_rows() >= FLUSH_ROWS {
                     let chunk = flush(&mut normalizer, load_id)?;
@@ -272,7 +272,7 @@ fn flush(
             load_id: load_id.to_string(),
             resource: String::new(),
             item: 0,
-            source,
+            source: Box::new(source),
         })
 }
 

@@ -1,0 +1,172 @@
+//! Crash safety: `dltrs load` is killed with SIGKILL at several instants of a run (extract,
+//! normalize, load, bookkeeping); the next run must finish the interrupted package before its
+//! own data, losing and duplicating nothing.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FIRST: u64 = 150_000;
+const SECOND: u64 = 1_000;
+
+/// Rides with ids `from..from+n`, each with two passengers and a nested dict.
+fn write_rides(path: &Path, from: u64, n: u64) {
+    let mut text = String::with_capacity(n as usize * 200);
+    for id in from..from + n {
+        writeln!(
+            text,
+            r#"{{"id": {id}, "vendor": "v{}", "time": {{"pickup": "2024-01-01T00:00:00Z", "fare": {}.5}}, "passengers": [{{"name": "a{id}", "rating": 4.5}}, {{"name": "b{id}", "rating": 3}}]}}"#,
+            id % 7,
+            id % 50
+        )
+        .unwrap();
+    }
+    std::fs::write(path, text).unwrap();
+}
+
+struct Setup {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Setup {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        }
+    }
+
+    fn command(&self, file: &Path) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dltrs"));
+        cmd.arg("load")
+            .arg(file)
+            .args(["--table", "rides", "--pipeline-name", "crash"])
+            .arg("--pipelines-dir")
+            .arg(self.root.join("pipelines"))
+            .arg("--destination")
+            .arg(format!(
+                "duckdb:{}",
+                self.root.join("crash.duckdb").display()
+            ));
+        cmd
+    }
+
+    fn packages(&self, stage: &str) -> usize {
+        let dir = self.root.join("pipelines/crash/packages").join(stage);
+        std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
+    }
+}
+
+fn query_i64(conn: &duckdb::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+#[test]
+fn a_killed_load_is_finished_by_the_next_run_without_loss_or_duplicates() {
+    let data = tempfile::tempdir().unwrap();
+    let first = data.path().join("first.jsonl");
+    let second = data.path().join("second.jsonl");
+    write_rides(&first, 0, FIRST);
+    write_rides(&second, FIRST, SECOND);
+
+    // how long an uninterrupted run takes, to spread the kills over it
+    let reference = Setup::new();
+    let started = Instant::now();
+    let status = reference
+        .command(&first)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let full = started.elapsed();
+
+    let mut resumed_runs = 0;
+    for fraction in [0.02, 0.15, 0.35, 0.55, 0.75, 0.9, 0.98] {
+        let setup = Setup::new();
+        let mut child = setup
+            .command(&first)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * fraction));
+        // SIGKILL: no destructor, no flush, no chance to clean up
+        let _ = child.kill();
+        let _ = child.wait();
+        let pending = setup.packages("extracted") + setup.packages("normalized");
+
+        let out = setup.command(&second).output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "kill at {fraction}: second run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if pending > 0 {
+            resumed_runs += 1;
+            assert!(
+                stdout.contains("interrupted run"),
+                "kill at {fraction}: the resumed package is not reported:\n{stdout}"
+            );
+        }
+        assert_eq!(
+            setup.packages("extracted") + setup.packages("normalized"),
+            0
+        );
+
+        let conn = duckdb::Connection::open(setup.root.join("crash.duckdb")).unwrap();
+        let first_rows = query_i64(
+            &conn,
+            &format!("SELECT count(*) FROM crash_dataset.rides WHERE id < {FIRST}"),
+        );
+        let distinct = query_i64(&conn, "SELECT count(DISTINCT id) FROM crash_dataset.rides");
+        let total = query_i64(&conn, "SELECT count(*) FROM crash_dataset.rides");
+        assert!(
+            first_rows == 0 || first_rows == FIRST as i64,
+            "kill at {fraction}: {first_rows} rows of the first file (a partial load)"
+        );
+        if pending > 0 {
+            assert_eq!(
+                first_rows, FIRST as i64,
+                "kill at {fraction}: a pending package was lost"
+            );
+        }
+        assert_eq!(total, distinct, "kill at {fraction}: duplicated rows");
+        assert_eq!(
+            total - first_rows,
+            SECOND as i64,
+            "kill at {fraction}: second file"
+        );
+        let passengers = query_i64(
+            &conn,
+            "SELECT count(*) FROM crash_dataset.rides__passengers",
+        );
+        assert_eq!(passengers, 2 * total, "kill at {fraction}: child rows");
+        let orphans = query_i64(
+            &conn,
+            "SELECT count(*) FROM crash_dataset.rides__passengers p \
+             WHERE NOT EXISTS (SELECT 1 FROM crash_dataset.rides r WHERE r._dlt_id = p._dlt_parent_id)",
+        );
+        assert_eq!(orphans, 0, "kill at {fraction}: orphan child rows");
+        let unrecorded = query_i64(
+            &conn,
+            "SELECT count(*) FROM crash_dataset.rides r WHERE NOT EXISTS \
+             (SELECT 1 FROM crash_dataset._dlt_loads l WHERE l.load_id = r._dlt_load_id)",
+        );
+        assert_eq!(
+            unrecorded, 0,
+            "kill at {fraction}: rows without a _dlt_loads row"
+        );
+    }
+    // the kills must have hit a run that had a package on disk at least once
+    assert!(
+        resumed_runs > 0,
+        "no kill landed after the extract; the test proves nothing"
+    );
+}

@@ -1,0 +1,273 @@
+//! The library API end to end, into DuckDB files in temp dirs.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::{Path, PathBuf};
+
+use dltrs::schema::Column;
+use dltrs::{DataType, DuckDb, Error, PackageStatus, Pipeline, Resource, WriteDisposition};
+use serde::Serialize;
+use serde_json::json;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Fixture {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.root.join("test.duckdb")
+    }
+
+    fn pipeline(&self) -> Pipeline {
+        Pipeline::builder("p")
+            .pipelines_dir(self.root.join("pipelines"))
+            .destination(DuckDb::new(self.db()))
+            .build()
+            .unwrap()
+    }
+
+    fn strings(&self, sql: &str) -> Vec<String> {
+        query(&self.db(), sql)
+    }
+}
+
+fn query(db: &Path, sql: &str) -> Vec<String> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn.prepare(sql).unwrap();
+    stmt.query_map([], |row| row.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_failed_replace_leaves_the_old_data_and_stays_pending() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let replace = |items: Vec<serde_json::Value>| {
+        Resource::new("t", items).write_disposition(WriteDisposition::Replace)
+    };
+    pipeline
+        .run([replace(vec![json!({"id": 1, "s": "old", "l": [1, 2]})])])
+        .unwrap();
+    // someone constrains the table under us: the next insert (a null `s`) must fail
+    {
+        let conn = duckdb::Connection::open(fx.db()).unwrap();
+        conn.execute_batch("ALTER TABLE p_dataset.t ALTER s SET NOT NULL")
+            .unwrap();
+    }
+    let err = pipeline
+        .run([replace(vec![json!({"id": 2, "s": null, "l": [3]})])])
+        .unwrap_err();
+    assert!(matches!(err, Error::Load { .. }), "{err}");
+    assert!(err.to_string().contains("retried by the next run"), "{err}");
+    assert_eq!(fx.strings("SELECT id::VARCHAR FROM p_dataset.t"), ["1"]);
+    assert_eq!(
+        fx.strings("SELECT count(*)::VARCHAR FROM p_dataset.t__l"),
+        ["2"]
+    );
+    assert_eq!(
+        fx.strings("SELECT count(*)::VARCHAR FROM p_dataset._dlt_loads"),
+        ["1"]
+    );
+    assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
+
+    // once the table is fixed, the next run loads the pending package first
+    {
+        let conn = duckdb::Connection::open(fx.db()).unwrap();
+        conn.execute_batch("ALTER TABLE p_dataset.t ALTER s DROP NOT NULL")
+            .unwrap();
+    }
+    let info = pipeline.run(Vec::<Resource>::new()).unwrap();
+    assert_eq!(info.packages.len(), 1);
+    assert!(info.packages[0].resumed);
+    assert!(info.to_string().contains("interrupted run"), "{info}");
+    assert_eq!(
+        fx.strings("SELECT id || coalesce(s, '-') FROM p_dataset.t"),
+        ["2-"]
+    );
+    assert_eq!(
+        fx.strings("SELECT value::VARCHAR FROM p_dataset.t__l"),
+        ["3"]
+    );
+}
+
+#[test]
+fn steps_run_one_by_one_and_a_loaded_package_is_not_loaded_twice() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let extracted = pipeline
+        .extract([Resource::new("events", (0..10).map(|i| json!({"n": i})))])
+        .unwrap();
+    assert_eq!(extracted.items["events"], 10);
+    assert_eq!(pipeline.normalize().unwrap().len(), 1);
+    let info = pipeline.load().unwrap();
+    assert_eq!(info.row_counts()["events"], 10);
+    assert_eq!(info.packages[0].status, PackageStatus::Loaded);
+    assert!(!info.packages[0].resumed);
+    assert!(pipeline.load().unwrap().packages.is_empty());
+    assert_eq!(
+        fx.strings("SELECT sum(n)::VARCHAR FROM p_dataset.events"),
+        ["45"]
+    );
+    let json: serde_json::Value = serde_json::from_str(&info.to_json()).unwrap();
+    assert_eq!(json["packages"][0]["row_counts"]["events"], 10);
+    assert_eq!(json["destination_name"], "duckdb");
+}
+
+#[test]
+fn a_failing_resource_loads_nothing_and_leaves_nothing_pending() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let items: Vec<Result<serde_json::Value, std::io::Error>> = vec![
+        Ok(json!({"id": 1})),
+        Err(std::io::Error::other("the API went away")),
+    ];
+    let err = pipeline.run([Resource::try_new("t", items)]).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("resource `t` failed at item 2"), "{text}");
+    assert!(text.contains("the API went away"), "{text}");
+    assert!(pipeline.pending_packages().unwrap().is_empty());
+    assert!(
+        !fx.db().exists()
+            || fx.strings(
+                "SELECT count(*)::VARCHAR FROM information_schema.tables WHERE table_name = 't'"
+            ) == ["0"]
+    );
+}
+
+#[derive(Serialize)]
+struct Order {
+    order_id: u32,
+    customer: Customer,
+    lines: Vec<Line>,
+}
+
+#[derive(Serialize)]
+struct Customer {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct Line {
+    sku: String,
+    qty: u32,
+}
+
+#[test]
+fn serializable_structs_become_tables_with_hints_applied() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let orders = vec![Order {
+        order_id: 1,
+        customer: Customer { name: "Ann".into() },
+        lines: vec![
+            Line {
+                sku: "a".into(),
+                qty: 2,
+            },
+            Line {
+                sku: "b".into(),
+                qty: 1,
+            },
+        ],
+    }];
+    let info = pipeline
+        .run([Resource::new("orders", orders)
+            .table_name("Shop Orders")
+            .column(Column::new("note", DataType::Text))
+            .max_table_nesting(0)])
+        .unwrap();
+    assert!(info.to_string().contains("new table shop_orders"), "{info}");
+    // nesting 0: dicts and lists stay JSON columns; the declared column comes first, as
+    // columns declared before data do in dlt
+    assert_eq!(
+        fx.strings(
+            "SELECT column_name || ' ' || data_type FROM information_schema.columns \
+             WHERE table_name = 'shop_orders' ORDER BY ordinal_position"
+        ),
+        [
+            "note VARCHAR",
+            "order_id BIGINT",
+            "customer JSON",
+            "lines JSON",
+            "_dlt_load_id VARCHAR",
+            "_dlt_id VARCHAR"
+        ]
+    );
+    assert_eq!(
+        fx.strings("SELECT customer::VARCHAR || lines::VARCHAR FROM p_dataset.shop_orders"),
+        [r#"{"name":"Ann"}[{"sku":"a","qty":2},{"sku":"b","qty":1}]"#]
+    );
+}
+
+#[test]
+fn state_is_written_once_and_decodes_as_dlt_state() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    for _ in 0..2 {
+        pipeline
+            .run([Resource::new("t", vec![json!({"a": 1})])])
+            .unwrap();
+    }
+    let rows = fx.strings("SELECT state FROM p_dataset._dlt_pipeline_state");
+    assert_eq!(rows.len(), 1, "unchanged state is not written again");
+    let state = dltrs::state::StateRow::decode(&rows[0]).unwrap();
+    assert_eq!(state["pipeline_name"], "p");
+    assert_eq!(state["dataset_name"], "p_dataset");
+    assert_eq!(state["_state_engine_version"], 4);
+    assert_eq!(state["destination_type"], "dlt.destinations.duckdb");
+    let stored = fx.strings("SELECT schema FROM p_dataset._dlt_version");
+    assert_eq!(stored.len(), 1);
+    let schema = dltrs::Schema::from_json(&stored[0]).unwrap();
+    assert!(schema.table("_dlt_pipeline_state").is_some());
+    assert_eq!(schema.version_hash, pipeline.schema().unwrap().version_hash);
+}
+
+#[test]
+fn data_the_normalizer_rejects_loads_nothing_and_leaves_nothing_pending() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let items = vec![json!({"id": 1}), json!({"id": null})];
+    let err = pipeline
+        .run([Resource::new("t", items).primary_key(["id"])])
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("resource `t`, item 2"), "{text}");
+    assert!(text.contains("not nullable"), "{text}");
+    assert!(text.contains("nothing of this run was loaded"), "{text}");
+    assert!(pipeline.pending_packages().unwrap().is_empty());
+    pipeline
+        .run([Resource::new("t", vec![json!({"id": 3})]).primary_key(["id"])])
+        .unwrap();
+    assert_eq!(fx.strings("SELECT id::VARCHAR FROM p_dataset.t"), ["3"]);
+}
+
+#[test]
+fn a_value_the_table_type_cannot_take_fails_the_load_instead_of_vanishing() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    pipeline
+        .run([Resource::new("t", vec![json!({"id": 1, "s": "true"})])])
+        .unwrap();
+    {
+        let conn = duckdb::Connection::open(fx.db()).unwrap();
+        conn.execute_batch("ALTER TABLE p_dataset.t ALTER s TYPE BOOLEAN USING s::BOOLEAN")
+            .unwrap();
+    }
+    let result = pipeline.run([Resource::new("t", vec![json!({"id": 2, "s": "new"})])]);
+    let stored =
+        fx.strings("SELECT id || ':' || coalesce(s::VARCHAR, 'NULL') FROM p_dataset.t ORDER BY id");
+    assert!(result.is_err(), "loaded silently: {stored:?}");
+    assert_eq!(stored, ["1:true"]);
+}
