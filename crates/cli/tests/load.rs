@@ -47,12 +47,10 @@ impl Env {
     fn query(&self, sql: &str) -> Vec<String> {
         let conn = duckdb::Connection::open(self.path("out.duckdb")).unwrap();
         let mut stmt = conn.prepare(sql).unwrap();
-        let rows = stmt
-            .query_map([], |row| row.get::<_, String>(0))
+        stmt.query_map([], |row| row.get::<_, String>(0))
             .unwrap()
             .map(Result::unwrap)
-            .collect();
-        rows
+            .collect()
     }
 }
 
