@@ -25,7 +25,10 @@ use std::path::{Path, PathBuf};
 
 use dltrs_core::destination::{Destination, DestinationError, LoadOutcome};
 use dltrs_core::package::NormalizedPackage;
-use duckdb::Connection;
+use duckdb::{Config, Connection};
+
+/// DuckDB's memory limit during a load.
+const MEMORY_LIMIT: &str = "128MB";
 
 /// A DuckDB database file that datasets are loaded into (one DuckDB schema per dataset).
 ///
@@ -54,7 +57,12 @@ impl DuckDb {
         if let Some(parent) = self.path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| connect(e.into()))?;
         }
-        Connection::open(&self.path).map_err(|e| connect(e.into()))
+        // DuckDB's default cache is 80% of RAM; a load streams through it, so a small cache
+        // keeps a load's memory bounded whatever its size (full pages go to the file).
+        let config = Config::default()
+            .max_memory(MEMORY_LIMIT)
+            .map_err(|e| connect(e.into()))?;
+        Connection::open_with_flags(&self.path, config).map_err(|e| connect(e.into()))
     }
 }
 
