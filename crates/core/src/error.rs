@@ -127,6 +127,15 @@ pub enum PackageError {
         #[source]
         source: Box<NormalizeError>,
     },
+    /// Normalized rows could not be assembled into Arrow batches (a dltrs bug).
+    #[error("load package {load_id}: {source}")]
+    Flush {
+        /// The package.
+        load_id: String,
+        /// Why.
+        #[source]
+        source: Box<NormalizeError>,
+    },
     /// An item was written before any resource was started (a dltrs bug).
     #[error("internal error: item written to a package before its resource (please report)")]
     NoResource,

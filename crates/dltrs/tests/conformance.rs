@@ -51,7 +51,8 @@ fn run_case(path: &Path) -> Value {
         panic!("{}: no runs", path.display())
     };
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("case.duckdb");
+    // named like the dataset on purpose: every name must be qualified with the catalog
+    let db = dir.path().join("conformance.duckdb");
     let mut pipeline = Pipeline::builder("conformance")
         .pipelines_dir(dir.path().join("pipelines"))
         .dataset_name(DATASET)

@@ -68,6 +68,9 @@ type Rows = Vec<Map<String, Value>>;
 /// Any DuckDB error, and [`Error::FromSqlConversionFailure`] for a column of an Arrow type the
 /// dump does not know.
 pub fn dump_dataset(conn: &Connection, dataset: &str) -> Result<Value, Error> {
+    // qualified with the database: a schema may share the database file's name
+    let catalog: String = conn.query_row("select current_database()", [], |row| row.get(0))?;
+    let schema = format!("{}.{}", quote(&catalog), quote(dataset));
     let names = table_names(conn, dataset)?;
     let mut tables = Map::new();
     let mut system = Map::new();
@@ -75,7 +78,7 @@ pub fn dump_dataset(conn: &Connection, dataset: &str) -> Result<Value, Error> {
     for table in &names {
         let cols = table_columns(conn, dataset, table)?;
         let row_count: i64 = conn.query_row(
-            &format!("select count(*) from {}", qualified(dataset, table)),
+            &format!("select count(*) from {}", qualified(&schema, table)),
             [],
             |row| row.get(0),
         )?;
@@ -94,7 +97,7 @@ pub fn dump_dataset(conn: &Connection, dataset: &str) -> Result<Value, Error> {
         columns.insert(table.as_str(), cols);
     }
     if let Some(Value::Object(loads)) = system.get_mut("_dlt_loads") {
-        let sql = format!("select status from {}", qualified(dataset, "_dlt_loads"));
+        let sql = format!("select status from {}", qualified(&schema, "_dlt_loads"));
         let mut statuses: Vec<Value> = read_rows(conn, &sql, &[])?
             .into_iter()
             .map(|mut row| row.remove("status").unwrap_or(Value::Null))
@@ -111,7 +114,7 @@ pub fn dump_dataset(conn: &Connection, dataset: &str) -> Result<Value, Error> {
     let mut rows: HashMap<&str, Rows> = HashMap::new();
     for &table in &data {
         let cols = columns.get(table).map(Vec::as_slice).unwrap_or_default();
-        let sql = format!("select * from {}", qualified(dataset, table));
+        let sql = format!("select * from {}", qualified(&schema, table));
         rows.insert(table, read_rows(conn, &sql, cols)?);
     }
     let has_column = |table: &str, name: &str| {
@@ -241,9 +244,9 @@ fn id_key(value: Option<&Value>) -> String {
     value.map_or_else(|| "null".to_owned(), pyfmt::json_text)
 }
 
-/// `"schema"."table"`, each identifier double-quoted.
+/// `schema."table"`, where `schema` is already quoted (`"catalog"."schema"`).
 fn qualified(schema: &str, table: &str) -> String {
-    format!("{}.{}", quote(schema), quote(table))
+    format!("{schema}.{}", quote(table))
 }
 
 /// A double-quoted SQL identifier, embedded quotes doubled.

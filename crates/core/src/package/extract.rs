@@ -103,10 +103,14 @@ impl ExtractWriter {
         else {
             return Err(PackageError::NoResource);
         };
-        let name = resource.files.last().cloned().unwrap_or_default();
-        file.write_all(json)
-            .and_then(|()| file.write_all(b"\n"))
-            .map_err(|e| PackageError::io(&self.tmp.join(name), e))?;
+        if let Err(e) = file.write_all(json).and_then(|()| file.write_all(b"\n")) {
+            let name = resource
+                .files
+                .last()
+                .map(String::as_str)
+                .unwrap_or_default();
+            return Err(PackageError::io(&self.tmp.join(name), e));
+        }
         resource.items += 1;
         self.items_in_file += 1;
         Ok(())

@@ -266,14 +266,10 @@ fn flush(
     normalizer: &mut RelationalNormalizer,
     load_id: &str,
 ) -> Result<NormalizedChunk, PackageError> {
-    normalizer
-        .flush()
-        .map_err(|source| PackageError::Normalize {
-            load_id: load_id.to_string(),
-            resource: String::new(),
-            item: 0,
-            source: Box::new(source),
-        })
+    normalizer.flush().map_err(|source| PackageError::Flush {
+        load_id: load_id.to_string(),
+        source: Box::new(source),
+    })
 }
 
 /// Open Arrow IPC writers, one per table; a table whose batch schema grows gets a new file.
