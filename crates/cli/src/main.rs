@@ -1,14 +1,18 @@
 //! The `dltrs` command: parses arguments and wires library pieces; no logic of its own.
 
-use std::fs::File;
-use std::io::{BufRead, BufReader, Read};
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use dltrs::declarative::{self, Declared};
+use dltrs::filesystem;
+use dltrs::http::{HttpClient, HttpConfig, Redactor};
+use dltrs::progress::Progress;
 use dltrs::schema::TableHints;
-use dltrs::{DuckDb, Pipeline, RelationalNormalizer, Resource, Schema, WriteDisposition};
+use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, WriteDisposition};
 
 /// Rows buffered before the normalizer is flushed, which bounds memory.
 const FLUSH_ROWS: usize = 50_000;
@@ -63,6 +67,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Runs a declarative pipeline file: extracts its sources (REST APIs, files), normalizes
+    /// and loads them. See the README for the format.
+    Run {
+        /// The pipeline file (TOML).
+        file: PathBuf,
+        /// Where pipeline working directories live (overrides the file's `pipelines_dir`).
+        #[arg(long)]
+        pipelines_dir: Option<PathBuf>,
+        /// Print the load info as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Seconds between progress lines when stderr is not a terminal.
+        #[arg(long, default_value_t = 10.0)]
+        progress_interval: f64,
+    },
     /// Normalizes a JSONL file into relational tables and prints the tables, row counts and
     /// schema changes (no destination yet).
     Normalize {
@@ -89,38 +108,14 @@ enum Command {
     },
 }
 
-/// `duckdb` or `duckdb:PATH`.
-fn parse_destination(spec: &str, pipeline_name: &str) -> Result<DuckDb> {
-    match spec.split_once(':') {
-        None if spec == "duckdb" => Ok(DuckDb::new(format!("{pipeline_name}.duckdb"))),
-        Some(("duckdb", path)) if !path.is_empty() => Ok(DuckDb::new(path)),
-        _ => anyhow::bail!(
-            "unknown destination `{spec}`: use `duckdb` or `duckdb:PATH` (e.g. duckdb:data/rides.duckdb)"
-        ),
-    }
-}
-
-/// The input as a buffered reader: a file or standard input, gunzipped when it starts with
-/// gzip's magic bytes.
-fn open_input(file: &Path) -> Result<Box<dyn BufRead>> {
-    let raw: Box<dyn Read> = if file.as_os_str() == "-" {
-        Box::new(std::io::stdin())
-    } else {
-        Box::new(File::open(file).with_context(|| format!("cannot open {}", file.display()))?)
-    };
-    let mut reader = BufReader::with_capacity(1 << 20, raw);
-    let gzip = reader
-        .fill_buf()
-        .with_context(|| format!("reading {}", file.display()))?
-        .starts_with(&[0x1f, 0x8b]);
-    Ok(if gzip {
-        Box::new(BufReader::with_capacity(
-            1 << 20,
-            flate2::read::MultiGzDecoder::new(reader),
-        ))
-    } else {
-        Box::new(reader)
-    })
+/// The input as a buffered reader: a file, standard input (`-`) or an http(s) URL, gunzipped
+/// when it starts with gzip's magic bytes.
+fn open_input(file: &Path) -> Result<filesystem::Input> {
+    let text = file.to_string_lossy();
+    let location = filesystem::Location::parse(&text).map_err(anyhow::Error::msg)?;
+    let client = HttpClient::new(HttpConfig::default(), Redactor::default());
+    filesystem::open(&location, &client, &Progress::global())
+        .map_err(|e| anyhow::Error::msg(e.to_string()))
 }
 
 fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
@@ -140,7 +135,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {}", one_paragraph(&err));
-            ExitCode::from(1)
+            let config = matches!(err.downcast_ref(), Some(dltrs::Error::Config(_)));
+            ExitCode::from(if config { 2 } else { 1 })
         }
     }
 }
@@ -184,11 +180,15 @@ fn run(cli: Cli) -> Result<()> {
                 builder = builder.pipelines_dir(dir);
             }
             if let Some(destination) = destination {
-                builder = builder.destination(parse_destination(&destination, &pipeline_name)?);
+                builder = builder.destination(declarative::destination(
+                    &destination,
+                    &pipeline_name,
+                    Path::new(""),
+                )?);
             }
             let mut pipeline = builder.build()?;
-            let source = file.display().to_string();
-            let mut resource = Resource::from_json_reader(&table, &source, open_input(&file)?)
+            let input = open_input(&file)?;
+            let mut resource = Resource::from_json_reader(&table, input.name, input.reader)
                 .write_disposition(write_disposition)
                 .primary_key(primary_key)
                 .merge_key(merge_key);
@@ -196,6 +196,31 @@ fn run(cli: Cli) -> Result<()> {
                 resource = resource.max_table_nesting(levels);
             }
             let info = pipeline.run([resource])?;
+            if json {
+                println!("{}", info.to_json());
+            } else {
+                print!("{info}");
+            }
+            Ok(())
+        }
+        Command::Run {
+            file,
+            pipelines_dir,
+            json,
+            progress_interval,
+        } => {
+            let mut declared = Declared::load(&file)?;
+            if let Some(dir) = pipelines_dir {
+                declared.file.pipeline.pipelines_dir = Some(dir.display().to_string());
+            }
+            let mut pipeline = declared.pipeline()?;
+            let resources = declared.resources()?;
+            let interval = Duration::try_from_secs_f64(progress_interval)
+                .context("--progress-interval must be a positive number of seconds")?;
+            let report = Progress::install(interval);
+            let result = pipeline.run(resources);
+            drop(report);
+            let info = result?;
             if json {
                 println!("{}", info.to_json());
             } else {
@@ -212,8 +237,9 @@ fn run(cli: Cli) -> Result<()> {
             export_schema,
             json,
         } => {
-            let mut reader = open_input(&file)?;
-            let source = file.display().to_string();
+            let input = open_input(&file)?;
+            let mut reader = input.reader;
+            let source = input.name;
             let mut normalizer = RelationalNormalizer::new(Schema::new(&table), load_id());
             let hints = TableHints {
                 write_disposition: Some(write_disposition),

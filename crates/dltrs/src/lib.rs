@@ -17,10 +17,17 @@
 //! # Ok::<(), dltrs::Error>(())
 //! ```
 
+pub mod declarative;
+pub mod filesystem;
+pub mod http;
+pub mod jsonpath;
 mod load_info;
 mod pipeline;
+pub mod progress;
 mod resource;
+pub mod rest_api;
 mod run_error;
+mod secret;
 
 pub use dltrs_core::*;
 pub use dltrs_duckdb::DuckDb;
@@ -28,6 +35,7 @@ pub use load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 pub use pipeline::{ExtractInfo, PIPELINES_DIR_ENV, Pipeline, PipelineBuilder};
 pub use resource::Resource;
 pub use run_error::{BoxError, Error, Result};
+pub use secret::Secret;
 
 /// The README's quickstart, compiled and run as a doc test.
 #[doc = include_str!("../../../README.md")]

@@ -83,7 +83,7 @@ impl Resource {
         })
     }
 
-    fn from_fn(
+    pub(crate) fn from_fn(
         name: impl Into<String>,
         next: impl FnMut(&mut Vec<u8>) -> Result<bool, BoxError> + 'static,
     ) -> Self {
@@ -151,6 +151,27 @@ impl Resource {
     pub fn column(mut self, column: Column) -> Self {
         self.hints.columns.push(column);
         self
+    }
+
+    /// The items as JSON values, pulled one by one: to look at what a resource yields (a
+    /// pipeline streams items without this).
+    pub fn into_values(mut self) -> impl Iterator<Item = Result<serde_json::Value, BoxError>> {
+        let mut buf = Vec::new();
+        let mut failed = false;
+        std::iter::from_fn(move || {
+            if failed {
+                return None;
+            }
+            buf.clear();
+            match self.next_item(&mut buf) {
+                Ok(true) => Some(serde_json::from_slice(&buf).map_err(BoxError::from)),
+                Ok(false) => None,
+                Err(e) => {
+                    failed = true;
+                    Some(Err(e))
+                }
+            }
+        })
     }
 
     /// Writes the next item into `buf`; `Ok(false)` when the stream ended.

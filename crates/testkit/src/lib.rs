@@ -13,3 +13,5 @@ mod pyfmt;
 
 pub use compare::compare;
 pub use dump::dump_dataset;
+
+pub mod server;

@@ -1,0 +1,318 @@
+//! Declarative pipelines: one TOML file names the pipeline, its destination and its sources
+//! (`rest_api` and `filesystem`), and `dltrs run FILE` runs it. Unknown keys are errors that
+//! name the key and its line.
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+
+use crate::filesystem::{FileFormat, FileResourceConfig, file_resource};
+use crate::rest_api::{
+    ClientConfig, ColumnConfig, EndpointConfig, Keys, ResourceConfig, ResourceSettings,
+    RestApiConfig, WriteDispositionConfig, rest_api_resources,
+};
+use crate::{DuckDb, Error, Pipeline, Resource};
+
+/// A pipeline file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// `[pipeline]`.
+    pub pipeline: PipelineSection,
+    /// `[sources.<name>]`, run in file order.
+    #[serde(default)]
+    pub sources: IndexMap<String, SourceSection>,
+}
+
+/// `[pipeline]`: what to call the pipeline and where it loads.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineSection {
+    /// The pipeline name.
+    pub name: String,
+    /// The dataset (`<name>_dataset`).
+    #[serde(default)]
+    pub dataset_name: Option<String>,
+    /// `duckdb` (a `<name>.duckdb` file) or `duckdb:PATH`.
+    #[serde(default)]
+    pub destination: Option<String>,
+    /// Where the working directory lives (`$DLTRS_PIPELINES_DIR` or `~/.dltrs/pipelines`).
+    #[serde(default)]
+    pub pipelines_dir: Option<String>,
+}
+
+/// `[sources.<name>]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSection {
+    /// `rest_api` or `filesystem`.
+    #[serde(rename = "type")]
+    pub kind: SourceKind,
+    /// `rest_api`: the client.
+    #[serde(default)]
+    pub client: Option<ClientConfig>,
+    /// `rest_api`: settings every resource starts from.
+    #[serde(default)]
+    pub resource_defaults: Option<ResourceSettings>,
+    /// The resources.
+    #[serde(default)]
+    pub resources: Vec<AnyResource>,
+}
+
+/// A source type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// A REST API.
+    RestApi,
+    /// Files.
+    Filesystem,
+}
+
+/// A resource of either source type, as written; checked against its source's type.
+#[derive(Debug, Default)]
+pub struct AnyResource(ResourceTable);
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResourceTable {
+    #[serde(default)]
+    name: Option<String>,
+    // rest_api
+    #[serde(default, deserialize_with = "crate::rest_api::deserialize_endpoint")]
+    endpoint: Option<EndpointConfig>,
+    #[serde(default)]
+    include_from_parent: Option<Vec<String>>,
+    #[serde(default)]
+    selected: Option<bool>,
+    // filesystem
+    #[serde(default)]
+    path: Option<String>,
+    #[serde(default)]
+    url: Option<String>,
+    #[serde(default)]
+    format: Option<FileFormat>,
+    #[serde(default)]
+    file_name_column: Option<String>,
+    #[serde(default)]
+    delimiter: Option<char>,
+    #[serde(default)]
+    quote_char: Option<char>,
+    #[serde(default)]
+    has_header: Option<bool>,
+    // both
+    #[serde(default)]
+    table_name: Option<String>,
+    #[serde(default)]
+    write_disposition: Option<WriteDispositionConfig>,
+    #[serde(default)]
+    primary_key: Option<Keys>,
+    #[serde(default)]
+    merge_key: Option<Keys>,
+    #[serde(default)]
+    max_table_nesting: Option<u32>,
+    #[serde(default)]
+    columns: Option<IndexMap<String, ColumnConfig>>,
+}
+
+impl<'de> Deserialize<'de> for AnyResource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameOrTable;
+        impl<'de> Visitor<'de> for NameOrTable {
+            type Value = AnyResource;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a resource name or a table")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(AnyResource(ResourceTable {
+                    name: Some(v.to_owned()),
+                    ..ResourceTable::default()
+                }))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                ResourceTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(AnyResource)
+            }
+        }
+        deserializer.deserialize_any(NameOrTable)
+    }
+}
+
+impl AnyResource {
+    fn rest(self, source: &str, index: usize) -> Result<ResourceConfig, Error> {
+        let t = self.0;
+        let Some(name) = t.name.clone() else {
+            return Err(Error::Config(format!(
+                "sources.{source}.resources[{index}] has no `name`"
+            )));
+        };
+        let misplaced = [
+            ("path", t.path.is_some()),
+            ("url", t.url.is_some()),
+            ("format", t.format.is_some()),
+            ("file_name_column", t.file_name_column.is_some()),
+            ("delimiter", t.delimiter.is_some()),
+            ("quote_char", t.quote_char.is_some()),
+            ("has_header", t.has_header.is_some()),
+        ];
+        if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
+            return Err(Error::Config(format!(
+                "sources.{source} resource `{name}`: `{key}` belongs to filesystem resources; a rest_api resource has `endpoint`"
+            )));
+        }
+        Ok(ResourceConfig {
+            name: name.clone(),
+            settings: ResourceSettings {
+                name: Some(name),
+                endpoint: t.endpoint,
+                table_name: t.table_name,
+                write_disposition: t.write_disposition,
+                primary_key: t.primary_key,
+                merge_key: t.merge_key,
+                max_table_nesting: t.max_table_nesting,
+                columns: t.columns,
+                include_from_parent: t.include_from_parent,
+                selected: t.selected,
+            },
+        })
+    }
+
+    fn file(self, source: &str, index: usize) -> Result<FileResourceConfig, Error> {
+        let t = self.0;
+        let Some(name) = t.name else {
+            return Err(Error::Config(format!(
+                "sources.{source}.resources[{index}] has no `name`"
+            )));
+        };
+        let misplaced = [
+            ("endpoint", t.endpoint.is_some()),
+            ("include_from_parent", t.include_from_parent.is_some()),
+            ("selected", t.selected.is_some()),
+        ];
+        if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
+            return Err(Error::Config(format!(
+                "sources.{source} resource `{name}`: `{key}` belongs to rest_api resources; a filesystem resource has `path` or `url`"
+            )));
+        }
+        Ok(FileResourceConfig {
+            name,
+            path: t.path,
+            url: t.url,
+            format: t.format,
+            file_name_column: t.file_name_column,
+            delimiter: t.delimiter,
+            quote_char: t.quote_char,
+            has_header: t.has_header,
+            table_name: t.table_name,
+            write_disposition: t.write_disposition,
+            primary_key: t.primary_key,
+            merge_key: t.merge_key,
+            max_table_nesting: t.max_table_nesting,
+            columns: t.columns,
+        })
+    }
+}
+
+/// A pipeline file read and checked, with the directory its relative paths start from.
+#[derive(Debug)]
+pub struct Declared {
+    /// The file's contents.
+    pub file: PipelineFile,
+    /// The file's directory.
+    pub base_dir: PathBuf,
+}
+
+impl Declared {
+    /// Reads and checks `path`.
+    pub fn load(path: &Path) -> Result<Declared, Error> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        let file: PipelineFile = toml::from_str(&text).map_err(|e| {
+            Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
+        })?;
+        let base_dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(PathBuf::new, Path::to_path_buf);
+        Ok(Declared { file, base_dir })
+    }
+
+    /// The pipeline the file describes.
+    pub fn pipeline(&self) -> Result<Pipeline, Error> {
+        let section = &self.file.pipeline;
+        let destination = destination(
+            section.destination.as_deref().unwrap_or("duckdb"),
+            &section.name,
+            &self.base_dir,
+        )?;
+        let mut builder = Pipeline::builder(section.name.clone()).destination(destination);
+        if let Some(dataset) = &section.dataset_name {
+            builder = builder.dataset_name(dataset.clone());
+        }
+        if let Some(dir) = &section.pipelines_dir {
+            builder = builder.pipelines_dir(self.base_dir.join(dir));
+        }
+        builder.build()
+    }
+
+    /// The resources of every source, in file order.
+    pub fn resources(self) -> Result<Vec<Resource>, Error> {
+        let mut resources = Vec::new();
+        for (name, source) in self.file.sources {
+            match source.kind {
+                SourceKind::RestApi => {
+                    let Some(client) = source.client else {
+                        return Err(Error::Config(format!(
+                            "sources.{name}: a rest_api source needs a `client` with `base_url`"
+                        )));
+                    };
+                    let config = RestApiConfig {
+                        client,
+                        resource_defaults: source.resource_defaults,
+                        resources: source
+                            .resources
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, r)| r.rest(&name, i))
+                            .collect::<Result<_, _>>()?,
+                    };
+                    resources.extend(rest_api_resources(&config)?);
+                }
+                SourceKind::Filesystem => {
+                    if source.client.is_some() || source.resource_defaults.is_some() {
+                        return Err(Error::Config(format!(
+                            "sources.{name}: `client` and `resource_defaults` belong to rest_api sources"
+                        )));
+                    }
+                    for (i, resource) in source.resources.into_iter().enumerate() {
+                        let config = resource.file(&name, i)?;
+                        resources.push(file_resource(&config, &self.base_dir)?);
+                    }
+                }
+            }
+        }
+        if resources.is_empty() {
+            return Err(Error::Config(
+                "the pipeline file declares no resources: add [sources.<name>] with resources"
+                    .into(),
+            ));
+        }
+        Ok(resources)
+    }
+}
+
+/// The destination `spec` names: `duckdb` (`<pipeline>.duckdb`) or `duckdb:PATH`, relative
+/// paths taken from `base_dir`.
+pub fn destination(spec: &str, pipeline_name: &str, base_dir: &Path) -> Result<DuckDb, Error> {
+    match spec.split_once(':') {
+        None if spec == "duckdb" => Ok(DuckDb::new(
+            base_dir.join(format!("{pipeline_name}.duckdb")),
+        )),
+        Some(("duckdb", path)) if !path.is_empty() => Ok(DuckDb::new(base_dir.join(path))),
+        _ => Err(Error::Config(format!(
+            "unknown destination `{spec}`: use `duckdb` or `duckdb:PATH` (e.g. duckdb:data/rides.duckdb)"
+        ))),
+    }
+}

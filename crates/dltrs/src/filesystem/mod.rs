@@ -1,0 +1,356 @@
+//! The `filesystem` source: JSON Lines, JSON, CSV and Parquet files from local paths, globs
+//! and `http(s)://` URLs, streamed and gunzipped on the fly.
+
+mod csv;
+mod open;
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+pub use self::csv::CsvOptions;
+pub use open::{Input, Location, open};
+
+use self::csv::CsvItems;
+use crate::http::{HttpClient, HttpConfig, Redactor};
+use crate::progress::Progress;
+use crate::rest_api::{ColumnConfig, Keys, TableHintsConfig, WriteDispositionConfig};
+use crate::run_error::BoxError;
+use crate::{Error, Resource};
+use dltrs_core::json::stream::JsonItems;
+
+/// A file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    /// JSON Lines: one JSON document per line.
+    Jsonl,
+    /// One JSON array (streamed item by item) or one object.
+    Json,
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+}
+
+impl FileFormat {
+    /// The format a file name suggests (`.gz` looked through).
+    pub fn from_name(name: &str) -> Option<FileFormat> {
+        let name = name
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(name)
+            .to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let ext = name.rsplit('.').next()?;
+        match ext {
+            "jsonl" | "ndjson" => Some(FileFormat::Jsonl),
+            "json" => Some(FileFormat::Json),
+            "csv" | "tsv" => Some(FileFormat::Csv),
+            "parquet" => Some(FileFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
+/// A resource reading files; declared under `[[sources.<name>.resources]]` of a
+/// `filesystem` source.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileResourceConfig {
+    /// The resource name (and table name unless `table_name` is set).
+    pub name: String,
+    /// A local path or glob (`data/**/*.jsonl`); relative to the pipeline file.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// An `http(s)://` URL, streamed.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// `jsonl`, `json`, `csv` or `parquet`; from the file name when absent.
+    #[serde(default)]
+    pub format: Option<FileFormat>,
+    /// Adds a column of this name holding each row's file name.
+    #[serde(default)]
+    pub file_name_column: Option<String>,
+    /// CSV: the field separator (`,`).
+    #[serde(default)]
+    pub delimiter: Option<char>,
+    /// CSV: the quote character (`"`).
+    #[serde(default)]
+    pub quote_char: Option<char>,
+    /// CSV: whether the first row names the columns (true).
+    #[serde(default)]
+    pub has_header: Option<bool>,
+    /// The table to load into.
+    #[serde(default)]
+    pub table_name: Option<String>,
+    /// `append` (default), `replace`, `merge`.
+    #[serde(default)]
+    pub write_disposition: Option<WriteDispositionConfig>,
+    /// Primary key columns.
+    #[serde(default)]
+    pub primary_key: Option<Keys>,
+    /// Merge key columns.
+    #[serde(default)]
+    pub merge_key: Option<Keys>,
+    /// Nesting levels unpacked into child tables.
+    #[serde(default)]
+    pub max_table_nesting: Option<u32>,
+    /// Declared columns by name.
+    #[serde(default)]
+    pub columns: Option<IndexMap<String, ColumnConfig>>,
+}
+
+impl FileResourceConfig {
+    fn hints(&self) -> TableHintsConfig {
+        TableHintsConfig {
+            table_name: self.table_name.clone(),
+            write_disposition: self.write_disposition,
+            primary_key: self.primary_key.clone(),
+            merge_key: self.merge_key.clone(),
+            max_table_nesting: self.max_table_nesting,
+            columns: self.columns.clone(),
+        }
+    }
+
+    fn csv_options(&self) -> Result<CsvOptions, String> {
+        let byte = |c: Option<char>, what: &str, default: u8| match c {
+            None => Ok(default),
+            Some(c) if c.is_ascii() => Ok(c as u8),
+            Some(c) => Err(format!("{what} must be one ASCII character, not {c:?}")),
+        };
+        Ok(CsvOptions {
+            delimiter: byte(self.delimiter, "delimiter", b',')?,
+            quote: byte(self.quote_char, "quote_char", b'"')?,
+            has_header: self.has_header.unwrap_or(true),
+        })
+    }
+}
+
+/// A resource over the files `config` names; relative paths are taken from `base_dir`.
+/// Globs are expanded when extraction starts, in name order.
+pub fn file_resource(config: &FileResourceConfig, base_dir: &Path) -> Result<Resource, Error> {
+    file_resource_with(
+        config,
+        base_dir,
+        HttpClient::new(HttpConfig::default(), Redactor::default()),
+    )
+}
+
+/// [`file_resource`] with a configured HTTP client (timeouts, retries, rate limit).
+pub fn file_resource_with(
+    config: &FileResourceConfig,
+    base_dir: &Path,
+    client: HttpClient,
+) -> Result<Resource, Error> {
+    let bad = |what: String| Error::Config(format!("file resource `{}`: {what}", config.name));
+    let location = match (&config.path, &config.url) {
+        (Some(path), None) => Source::Paths(resolve(base_dir, path)),
+        (None, Some(url)) => match Location::parse(url).map_err(&bad)? {
+            Location::Url(url) => Source::Url(url),
+            Location::Path(_) => {
+                return Err(bad(format!(
+                    "url {url:?} is not an http:// or https:// URL"
+                )));
+            }
+        },
+        _ => return Err(bad("give exactly one of `path` and `url`".into())),
+    };
+    let named = config
+        .path
+        .as_deref()
+        .or(config.url.as_deref())
+        .unwrap_or_default();
+    let format = match config.format.or_else(|| FileFormat::from_name(named)) {
+        Some(format) => format,
+        None => {
+            return Err(bad(format!(
+                "cannot tell the format of {named:?} from its name; set `format` to jsonl, json, csv or parquet"
+            )));
+        }
+    };
+    if format == FileFormat::Parquet {
+        return Err(bad("Parquet files are not supported yet".into()));
+    }
+    let csv = config.csv_options().map_err(bad)?;
+    let mut files = Files {
+        source: location,
+        pending: None,
+        client,
+        progress: Progress::global(),
+        current: None,
+        format,
+        csv,
+        file_name_column: config.file_name_column.clone(),
+    };
+    let resource = Resource::from_fn(config.name.clone(), move |buf| files.next_item(buf));
+    Ok(config.hints().apply(resource))
+}
+
+fn resolve(base_dir: &Path, path: &str) -> PathBuf {
+    let path = PathBuf::from(path);
+    if path.is_absolute() || path.as_os_str() == "-" {
+        path
+    } else {
+        base_dir.join(path)
+    }
+}
+
+enum Source {
+    Paths(PathBuf),
+    Url(url::Url),
+}
+
+/// The files of a resource, read one after the other.
+struct Files {
+    source: Source,
+    /// Files not yet opened; `None` until the glob is expanded.
+    pending: Option<std::vec::IntoIter<Location>>,
+    client: HttpClient,
+    progress: Progress,
+    current: Option<Reader>,
+    format: FileFormat,
+    csv: CsvOptions,
+    file_name_column: Option<String>,
+}
+
+enum Reader {
+    Json {
+        items: JsonItems<Box<dyn std::io::BufRead>>,
+        name: String,
+    },
+    Csv {
+        items: Box<CsvItems>,
+        name: String,
+    },
+}
+
+impl Files {
+    fn expand(&self) -> Result<Vec<Location>, BoxError> {
+        match &self.source {
+            Source::Url(url) => Ok(vec![Location::Url(url.clone())]),
+            Source::Paths(pattern) => {
+                let text = pattern.to_string_lossy();
+                if !text.contains(['*', '?', '[']) {
+                    return Ok(vec![Location::Path(pattern.clone())]);
+                }
+                let mut paths = Vec::new();
+                for entry in glob::glob(&text).map_err(|e| format!("glob {text:?}: {e}"))? {
+                    let path = entry.map_err(|e| format!("glob {text:?}: {e}"))?;
+                    if path.is_file() {
+                        paths.push(path);
+                    }
+                }
+                paths.sort();
+                if paths.is_empty() {
+                    self.progress.note(&format!("no file matches {text:?}"));
+                }
+                Ok(paths.into_iter().map(Location::Path).collect())
+            }
+        }
+    }
+
+    fn next_item(&mut self, buf: &mut Vec<u8>) -> Result<bool, BoxError> {
+        loop {
+            if let Some(reader) = &mut self.current {
+                let (more, name) = match reader {
+                    Reader::Json { items, name } => match items.next_item() {
+                        Ok(Some((item, _))) => {
+                            buf.extend(item.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+                            (true, name)
+                        }
+                        Ok(None) => (false, name),
+                        Err(e) => return Err(format!("{name}, {e}").into()),
+                    },
+                    Reader::Csv { items, name } => (items.next_item(buf)?, name),
+                };
+                if more {
+                    if let Some(column) = &self.file_name_column {
+                        add_field(buf, column, name);
+                    }
+                    return Ok(true);
+                }
+                self.current = None;
+            }
+            if self.pending.is_none() {
+                self.pending = Some(self.expand()?.into_iter());
+            }
+            let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
+                return Ok(false);
+            };
+            let Input { reader, name } = open(&location, &self.client, &self.progress)?;
+            self.current = Some(match self.format {
+                FileFormat::Csv => Reader::Csv {
+                    items: Box::new(CsvItems::new(reader, name.clone(), &self.csv)?),
+                    name,
+                },
+                _ => Reader::Json {
+                    items: JsonItems::new(reader),
+                    name,
+                },
+            });
+        }
+    }
+}
+
+/// Adds `"column": "value"` at the end of the JSON object in `buf` (other items are left as
+/// they are: only objects have columns).
+fn add_field(buf: &mut Vec<u8>, column: &str, value: &str) {
+    while buf.last().is_some_and(u8::is_ascii_whitespace) {
+        buf.pop();
+    }
+    if buf.last() != Some(&b'}') {
+        return;
+    }
+    buf.pop();
+    let empty = buf
+        .iter()
+        .rev()
+        .find(|b| !b.is_ascii_whitespace())
+        .is_some_and(|b| *b == b'{');
+    if !empty {
+        buf.push(b',');
+    }
+    // serializing a &str cannot fail
+    let _ = serde_json::to_writer(&mut *buf, column);
+    buf.push(b':');
+    let _ = serde_json::to_writer(&mut *buf, value);
+    buf.push(b'}');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_from_names() {
+        assert_eq!(
+            FileFormat::from_name("a/b.jsonl.gz"),
+            Some(FileFormat::Jsonl)
+        );
+        assert_eq!(
+            FileFormat::from_name("https://x/y.csv?sig=1"),
+            Some(FileFormat::Csv)
+        );
+        assert_eq!(FileFormat::from_name("x.JSON"), Some(FileFormat::Json));
+        assert_eq!(
+            FileFormat::from_name("x.parquet"),
+            Some(FileFormat::Parquet)
+        );
+        assert_eq!(FileFormat::from_name("x.txt"), None);
+    }
+
+    #[test]
+    fn adds_a_field_to_objects_only() {
+        let mut buf = br#"{"a":1} "#.to_vec();
+        add_field(&mut buf, "_file", "x.jsonl");
+        assert_eq!(buf, br#"{"a":1,"_file":"x.jsonl"}"#);
+        let mut buf = b"{ }".to_vec();
+        add_field(&mut buf, "f", "q\"");
+        assert_eq!(buf, br#"{ "f":"q\""}"#);
+        let mut buf = b"[1]".to_vec();
+        add_field(&mut buf, "f", "x");
+        assert_eq!(buf, b"[1]");
+    }
+}

@@ -1,0 +1,263 @@
+//! The `filesystem` source: local files and globs, JSON Lines, JSON arrays and CSV, and
+//! downloads streamed from a real HTTP server on 127.0.0.1, gzipped by name or by
+//! Content-Encoding.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::io::Write;
+use std::path::Path;
+
+use dltrs::filesystem::{FileResourceConfig, file_resource};
+use dltrs::{DuckDb, Pipeline, Resource};
+use dltrs_testkit::server::axum::Router;
+use dltrs_testkit::server::axum::routing::get;
+use dltrs_testkit::server::{TestServer, gzip};
+use serde_json::{Value, json};
+
+fn resource(value: Value, base: &Path) -> Resource {
+    let config: FileResourceConfig =
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("config: {e}"));
+    file_resource(&config, base).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn values(resource: Resource) -> Result<Vec<Value>, String> {
+    resource
+        .into_values()
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())
+}
+
+fn write(path: &Path, text: &str) {
+    let mut file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+    file.write_all(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// `n` ride-like JSON lines.
+fn rides(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n * 200);
+    for i in 0..n {
+        let line = json!({
+            "ride_id": i, "vendor": format!("v{}", i % 7), "pickup_at": "2024-05-01T10:00:00Z",
+            "fare": {"amount": (i % 100) as f64 + 0.5, "currency": "USD"},
+            "stops": [{"seq": 1, "lat": 40.1}, {"seq": 2, "lat": 40.2}],
+        });
+        out.extend_from_slice(line.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+fn pipeline(dir: &Path, name: &str) -> (Pipeline, std::path::PathBuf) {
+    let db = dir.join(format!("{name}.duckdb"));
+    let pipeline = Pipeline::builder(name)
+        .pipelines_dir(dir.join("pipelines"))
+        .destination(DuckDb::new(&db))
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    (pipeline, db)
+}
+
+fn query_i64(db: &Path, sql: &str) -> i64 {
+    let conn = duckdb::Connection::open(db).unwrap_or_else(|e| panic!("{e}"));
+    conn.query_row(sql, [], |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+#[test]
+fn gzipped_jsonl_download_streams_into_duckdb() {
+    let body = gzip(&rides(200_000));
+    let by_name = body.clone();
+    let router = Router::new()
+        .route(
+            "/rides.jsonl.gz",
+            get(move || {
+                let body = by_name.clone();
+                async move { ([("content-type", "application/gzip")], body) }
+            }),
+        )
+        .route(
+            "/rides.jsonl",
+            get(move || {
+                let body = body.clone();
+                async move {
+                    (
+                        [
+                            ("content-type", "application/x-ndjson"),
+                            ("content-encoding", "gzip"),
+                        ],
+                        body,
+                    )
+                }
+            }),
+        );
+    let server = TestServer::start(router);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (mut pipeline, db) = pipeline(dir.path(), "downloads");
+    let info = pipeline
+        .run([
+            resource(
+                json!({"name": "by_name", "url": server.url("/rides.jsonl.gz")}),
+                dir.path(),
+            ),
+            resource(
+                json!({"name": "by_encoding", "url": server.url("/rides.jsonl"),
+                            "file_name_column": "_file"}),
+                dir.path(),
+            ),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.row_counts().get("by_name"), Some(&200_000));
+    assert_eq!(info.row_counts().get("by_encoding__stops"), Some(&400_000));
+    assert_eq!(
+        query_i64(&db, "SELECT count(*) FROM downloads_dataset.by_encoding"),
+        200_000
+    );
+    assert_eq!(
+        query_i64(&db, "SELECT sum(ride_id) FROM downloads_dataset.by_name"),
+        (0..200_000i64).sum::<i64>()
+    );
+    let conn = duckdb::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let file: String = conn
+        .query_row(
+            "SELECT DISTINCT _file FROM downloads_dataset.by_encoding",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(file, server.url("/rides.jsonl"));
+}
+
+#[test]
+fn local_globs_json_arrays_and_csv() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(data.join("sub")).unwrap_or_else(|e| panic!("{e}"));
+    write(&data.join("b.jsonl"), "{\"id\": 3}\n{\"id\": 4}\n");
+    write(&data.join("a.jsonl"), "{\"id\": 1}\n\n{\"id\": 2}\n");
+    write(&data.join("sub/c.jsonl"), "{\"id\": 5}\n");
+    write(
+        &data.join("list.json"),
+        "[{\"id\": 10}, {\"id\": 11, \"tags\": [\"x\"]}]",
+    );
+    write(
+        &data.join("people.csv"),
+        "id,name,score,active\n1,Ann,1.5,True\n2,\"Bob, Jr.\",,False\n",
+    );
+    std::fs::write(data.join("zipped.jsonl.gz"), gzip(b"{\"id\": 7}\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let got = values(resource(
+        json!({"name": "j", "path": "data/*.jsonl", "file_name_column": "file"}),
+        dir.path(),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let a = dir.path().join("data/a.jsonl").display().to_string();
+    let b = dir.path().join("data/b.jsonl").display().to_string();
+    assert_eq!(
+        got,
+        vec![
+            json!({"id": 1, "file": a}),
+            json!({"id": 2, "file": a}),
+            json!({"id": 3, "file": b}),
+            json!({"id": 4, "file": b})
+        ]
+    );
+    let got = values(resource(
+        json!({"name": "deep", "path": "data/**/*.jsonl"}),
+        dir.path(),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got.len(), 5);
+    let got = values(resource(
+        json!({"name": "arr", "path": "data/list.json"}),
+        dir.path(),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        got,
+        vec![json!({"id": 10}), json!({"id": 11, "tags": ["x"]})]
+    );
+    let got = values(resource(
+        json!({"name": "gz", "path": "data/zipped.jsonl.gz"}),
+        dir.path(),
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(got, vec![json!({"id": 7})]);
+
+    let (mut pipeline, db) = pipeline(dir.path(), "files");
+    pipeline
+        .run([resource(
+            json!({"name": "people", "path": "data/people.csv", "primary_key": "id",
+                             "write_disposition": "merge"}),
+            dir.path(),
+        )])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let conn = duckdb::Connection::open(&db).unwrap_or_else(|e| panic!("{e}"));
+    let mut stmt = conn
+        .prepare("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'files_dataset' AND table_name = 'people' ORDER BY ordinal_position")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let columns: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let columns: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        &columns[..4],
+        [
+            ("id", "BIGINT"),
+            ("name", "VARCHAR"),
+            ("score", "DOUBLE"),
+            ("active", "BOOLEAN")
+        ]
+    );
+    let name: String = conn
+        .query_row(
+            "SELECT name FROM files_dataset.people WHERE id = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(name, "Bob, Jr.");
+}
+
+#[test]
+fn bad_files_are_explained() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    write(&dir.path().join("a.jsonl"), "{\"id\": 1}\n");
+    write(&dir.path().join("b.jsonl"), "{\"id\": 2}\n{\"id\": \n");
+    let err = values(resource(
+        json!({"name": "j", "path": "*.jsonl"}),
+        dir.path(),
+    ))
+    .err()
+    .unwrap_or_default();
+    assert!(err.contains("b.jsonl, line 2"), "{err}");
+    let err = values(resource(
+        json!({"name": "m", "path": "missing.jsonl"}),
+        dir.path(),
+    ))
+    .err()
+    .unwrap_or_default();
+    assert!(
+        err.contains("cannot open") && err.contains("missing.jsonl"),
+        "{err}"
+    );
+    let config: FileResourceConfig = serde_json::from_value(json!({"name": "t", "path": "x.txt"}))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = file_resource(&config, dir.path())
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("set `format`"), "{err}");
+    let err = serde_json::from_value::<FileResourceConfig>(json!({"name": "t", "paht": "x"}))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("unknown field `paht`"), "{err}");
+}
