@@ -68,6 +68,14 @@ pub enum NormalizeError {
         /// 0-based position of the item among all items pushed to the normalizer.
         item: u64,
     },
+    /// A row of an Arrow source holds a value dltrs cannot normalize.
+    #[error("table `{table}`: {reason}; cast the column to a supported type")]
+    Unsupported {
+        /// Root table the row was for.
+        table: String,
+        /// Which column and type.
+        reason: String,
+    },
     /// The buffered rows could not be assembled into an Arrow batch (a dltrs bug).
     #[error("internal error building the batch of table `{table}` (please report): {source}")]
     Batch {

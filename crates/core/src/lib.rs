@@ -15,6 +15,7 @@
 //! assert_eq!(chunk.batches[0].batch.schema().field(0).name(), "trip_distance");
 //! ```
 
+pub mod arrow_rows;
 pub mod destination;
 pub mod error;
 pub mod json;

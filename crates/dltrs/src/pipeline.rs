@@ -24,7 +24,7 @@ use dltrs_duckdb::DuckDb;
 use indexmap::IndexMap;
 
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
-use crate::resource::Resource;
+use crate::resource::{Items, Resource};
 use crate::run_error::{Error, Result};
 
 /// Environment variable that overrides the default pipelines directory.
@@ -263,26 +263,41 @@ impl Pipeline {
         let mut items = IndexMap::new();
         let mut buf = Vec::with_capacity(4096);
         let mut any = false;
+        let progress = crate::progress::Progress::global();
         for mut resource in resources {
             any = true;
             writer.begin_resource(resource.name(), resource.table(), resource.hints().clone())?;
             let mut count = 0u64;
-            loop {
-                buf.clear();
-                match resource.next_item(&mut buf) {
-                    Ok(true) => {
-                        count += 1;
-                        writer.write_item(&buf)?;
+            let name = resource.name().to_string();
+            let failed = |count: u64, source| Error::Extract {
+                resource: name.clone(),
+                item: count + 1,
+                source,
+            };
+            match resource.items_mut() {
+                Items::Json(next) => loop {
+                    buf.clear();
+                    match next(&mut buf) {
+                        Ok(true) => {
+                            count += 1;
+                            writer.write_item(&buf)?;
+                            progress.items(1);
+                        }
+                        Ok(false) => break,
+                        Err(source) => return Err(failed(count, source)),
                     }
-                    Ok(false) => break,
-                    Err(source) => {
-                        return Err(Error::Extract {
-                            resource: resource.name().to_string(),
-                            item: count + 1,
-                            source,
-                        });
+                },
+                Items::Arrow(next) => loop {
+                    match next() {
+                        Ok(Some(batch)) => {
+                            writer.write_batch(&batch)?;
+                            count += batch.num_rows() as u64;
+                            progress.items(batch.num_rows() as u64);
+                        }
+                        Ok(None) => break,
+                        Err(source) => return Err(failed(count, source)),
                     }
-                }
+                },
             }
             *items.entry(resource.name().to_string()).or_default() += count;
         }

@@ -2,6 +2,7 @@
 
 use std::io::BufRead;
 
+use arrow_array::RecordBatch;
 use dltrs_core::json::stream::JsonItems;
 use dltrs_core::schema::{Column, MergeStrategy, TableHints, WriteDisposition};
 use serde::Serialize;
@@ -10,6 +11,17 @@ use crate::run_error::BoxError;
 
 /// Writes the next item's JSON into the buffer; `Ok(false)` at the end.
 type NextItem = Box<dyn FnMut(&mut Vec<u8>) -> Result<bool, BoxError>>;
+
+/// The next batch of rows of an Arrow source; `Ok(None)` at the end.
+type NextBatch = Box<dyn FnMut() -> Result<Option<RecordBatch>, BoxError>>;
+
+/// How a resource's items come.
+pub(crate) enum Items {
+    /// One JSON document at a time.
+    Json(NextItem),
+    /// Arrow record batches (Parquet), kept columnar until normalized.
+    Arrow(NextBatch),
+}
 
 /// A named, pull-based stream of items, plus hints for its root table.
 ///
@@ -24,7 +36,7 @@ pub struct Resource {
     name: String,
     table: String,
     hints: TableHints,
-    next: NextItem,
+    items: Items,
 }
 
 impl Resource {
@@ -92,7 +104,27 @@ impl Resource {
             table: name.clone(),
             name,
             hints: TableHints::default(),
-            next: Box::new(next),
+            items: Items::Json(Box::new(next)),
+        }
+    }
+
+    /// A resource from Arrow record batches (Parquet files give them): rows stay columnar
+    /// through extraction and are normalized like JSON items with the same values, types
+    /// (timestamps, dates, decimals, bytes) kept.
+    pub fn from_batches<I, E>(name: impl Into<String>, batches: I) -> Self
+    where
+        I: IntoIterator<Item = Result<RecordBatch, E>> + 'static,
+        E: Into<BoxError>,
+    {
+        let mut batches = batches.into_iter();
+        let name = name.into();
+        Resource {
+            table: name.clone(),
+            name,
+            hints: TableHints::default(),
+            items: Items::Arrow(Box::new(move || {
+                batches.next().transpose().map_err(Into::into)
+            })),
         }
     }
 
@@ -155,28 +187,50 @@ impl Resource {
 
     /// The items as JSON values, pulled one by one: to look at what a resource yields (a
     /// pipeline streams items without this).
-    pub fn into_values(mut self) -> impl Iterator<Item = Result<serde_json::Value, BoxError>> {
+    pub fn into_values(self) -> impl Iterator<Item = Result<serde_json::Value, BoxError>> {
+        let mut items = self.items;
         let mut buf = Vec::new();
+        let mut batch: Option<(RecordBatch, usize)> = None;
         let mut failed = false;
         std::iter::from_fn(move || {
             if failed {
                 return None;
             }
-            buf.clear();
-            match self.next_item(&mut buf) {
-                Ok(true) => Some(serde_json::from_slice(&buf).map_err(BoxError::from)),
-                Ok(false) => None,
-                Err(e) => {
-                    failed = true;
-                    Some(Err(e))
+            let next = match &mut items {
+                Items::Json(next) => {
+                    buf.clear();
+                    match next(&mut buf) {
+                        Ok(true) => serde_json::from_slice(&buf).map_err(BoxError::from),
+                        Ok(false) => return None,
+                        Err(e) => Err(e),
+                    }
                 }
-            }
+                Items::Arrow(next) => loop {
+                    if let Some((b, row)) = &mut batch
+                        && *row < b.num_rows()
+                    {
+                        let item = dltrs_core::arrow_rows::row_item(b, *row);
+                        *row += 1;
+                        break item.map_err(BoxError::from).and_then(|item| {
+                            serde_json::from_str(&dltrs_core::json::item_to_string(&item))
+                                .map_err(BoxError::from)
+                        });
+                    }
+                    match next() {
+                        Ok(Some(b)) => batch = Some((b, 0)),
+                        Ok(None) => return None,
+                        Err(e) => break Err(e),
+                    }
+                },
+            };
+            failed = next.is_err();
+            Some(next)
         })
     }
 
-    /// Writes the next item into `buf`; `Ok(false)` when the stream ended.
-    pub(crate) fn next_item(&mut self, buf: &mut Vec<u8>) -> Result<bool, BoxError> {
-        (self.next)(buf)
+    /// How the items come, for extraction.
+    pub(crate) fn items_mut(&mut self) -> &mut Items {
+        &mut self.items
     }
 }
 

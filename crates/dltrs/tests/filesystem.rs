@@ -261,3 +261,144 @@ fn bad_files_are_explained() {
         .unwrap_or_default();
     assert!(err.contains("unknown field `paht`"), "{err}");
 }
+
+fn parquet_file() -> Vec<u8> {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{
+        ArrayRef, BinaryArray, Date32Array, Decimal128Array, Int64Array, RecordBatch, StringArray,
+        StructArray, TimestampMicrosecondArray,
+    };
+    use arrow_schema::{DataType, Field, Fields};
+
+    let mut tags = ListBuilder::new(StringBuilder::new());
+    for i in 0..3 {
+        for t in 0..i {
+            tags.values().append_value(format!("t{t}"));
+        }
+        tags.append(true);
+    }
+    let address = StructArray::new(
+        Fields::from(vec![Field::new("city", DataType::Utf8, true)]),
+        vec![Arc::new(StringArray::from(vec![Some("Berlin"), None, Some("Oslo")])) as ArrayRef],
+        None,
+    );
+    let batch = RecordBatch::try_from_iter(vec![
+        ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        (
+            "Name",
+            Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])) as ArrayRef,
+        ),
+        (
+            "at",
+            Arc::new(
+                TimestampMicrosecondArray::from(vec![0, 1_700_000_000_000_000, 86_400_000_000])
+                    .with_timezone("UTC"),
+            ) as ArrayRef,
+        ),
+        (
+            "day",
+            Arc::new(Date32Array::from(vec![0, 19_000, 20_000])) as ArrayRef,
+        ),
+        (
+            "price",
+            Arc::new(
+                Decimal128Array::from(vec![1050, 2, -399])
+                    .with_precision_and_scale(10, 2)
+                    .unwrap(),
+            ) as ArrayRef,
+        ),
+        (
+            "raw",
+            Arc::new(BinaryArray::from(vec![b"x".as_ref(), b"yz", b""])) as ArrayRef,
+        ),
+        ("tags", Arc::new(tags.finish()) as ArrayRef),
+        ("address", Arc::new(address) as ArrayRef),
+    ])
+    .unwrap();
+    let mut out = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut out, batch.schema(), None).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    out
+}
+
+#[test]
+fn parquet_rows_keep_their_types_locally_and_over_http() {
+    let bytes = parquet_file();
+    let served = bytes.clone();
+    let server = TestServer::start(Router::new().route(
+        "/data.parquet",
+        get(move || {
+            let body = served.clone();
+            async move { body }
+        }),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("local.parquet"), &bytes).unwrap();
+    let (mut pipeline, db) = pipeline(dir.path(), "parq");
+    let info = pipeline
+        .run([
+            resource(json!({"name": "local", "path": "*.parquet"}), dir.path()),
+            resource(
+                json!({"name": "remote", "url": server.url("/data.parquet"),
+                            "file_name_column": "_file"}),
+                dir.path(),
+            ),
+        ])
+        .unwrap();
+    assert_eq!(info.row_counts().get("local"), Some(&3));
+    assert_eq!(info.row_counts().get("remote__tags"), Some(&3));
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = 'parq_dataset' AND table_name = 'remote' ORDER BY ordinal_position")
+        .unwrap();
+    let columns: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let columns: Vec<(&str, &str)> = columns
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    assert_eq!(
+        columns,
+        [
+            ("id", "BIGINT"),
+            ("name", "VARCHAR"),
+            ("at", "TIMESTAMP WITH TIME ZONE"),
+            ("day", "DATE"),
+            ("price", "DECIMAL(38,9)"),
+            ("raw", "BLOB"),
+            ("_file", "VARCHAR"),
+            ("address__city", "VARCHAR"),
+            ("_dlt_load_id", "VARCHAR"),
+            ("_dlt_id", "VARCHAR"),
+        ]
+    );
+    let row: (duckdb::types::Value, String, f64, String) = conn
+        .query_row(
+            "SELECT \"at\", day::VARCHAR, price::DOUBLE, _file FROM parq_dataset.remote WHERE id = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            duckdb::types::Value::Timestamp(
+                duckdb::types::TimeUnit::Microsecond,
+                1_700_000_000_000_000
+            ),
+            "2022-01-08".into(),
+            0.02,
+            server.url("/data.parquet")
+        )
+    );
+    let tags: i64 = conn
+        .query_row("SELECT count(*) FROM parq_dataset.local__tags t JOIN parq_dataset.local l ON t._dlt_parent_id = l._dlt_id WHERE l.id = 3", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tags, 2);
+}

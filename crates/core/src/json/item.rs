@@ -24,6 +24,16 @@ pub enum Item<'a> {
     Array(Vec<Item<'a>>),
     /// An object, keys in input order; a repeated key keeps every occurrence.
     Object(Vec<(Cow<'a, str>, Item<'a>)>),
+    /// A point in time from a typed source (Parquet): microseconds since the epoch, UTC.
+    Timestamp(i64),
+    /// A calendar date from a typed source: days since the epoch.
+    Date(i32),
+    /// A time of day from a typed source: microseconds since midnight.
+    Time(i64),
+    /// A decimal from a typed source: the unscaled value and its scale.
+    Decimal(i128, i8),
+    /// Bytes from a typed source.
+    Binary(Cow<'a, [u8]>),
 }
 
 impl<'a> Item<'a> {
@@ -69,6 +79,11 @@ impl<'a> Item<'a> {
                     .map(|(k, v)| (Cow::Owned(k.into_owned()), v.into_owned()))
                     .collect(),
             ),
+            Item::Timestamp(t) => Item::Timestamp(t),
+            Item::Date(d) => Item::Date(d),
+            Item::Time(t) => Item::Time(t),
+            Item::Decimal(v, s) => Item::Decimal(v, s),
+            Item::Binary(b) => Item::Binary(Cow::Owned(b.into_owned())),
         }
     }
 

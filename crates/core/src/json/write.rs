@@ -32,6 +32,14 @@ fn write_item_impl(out: &mut String, item: &Item<'_>, sorted: bool) {
         Item::BigInt(digits) => out.push_str(digits),
         Item::Float(f) => write_float(out, *f),
         Item::Str(s) => write_str(out, s),
+        Item::Timestamp(_)
+        | Item::Date(_)
+        | Item::Time(_)
+        | Item::Decimal(..)
+        | Item::Binary(_) => {
+            // typed values are strings in JSON, as dlt's encoder writes them
+            write_str(out, &crate::types::typed_text(item).unwrap_or_default())
+        }
         Item::Array(items) => {
             out.push('[');
             for (i, item) in items.iter().enumerate() {

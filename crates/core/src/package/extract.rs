@@ -1,9 +1,13 @@
-//! Writing an extracted package: each resource's items as JSON lines plus its table hints.
+//! Writing an extracted package: each resource's items as JSON lines (or Arrow IPC streams
+//! for Arrow sources such as Parquet) plus its table hints.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
+use arrow_array::RecordBatch;
+use arrow_ipc::writer::StreamWriter;
+use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 
 use super::{ITEMS_PER_FILE, Stage, WorkingDir, seal, write_json};
@@ -47,6 +51,8 @@ pub struct ExtractWriter {
     dst: PathBuf,
     manifest: ExtractedManifest,
     file: Option<BufWriter<File>>,
+    /// The open Arrow stream of the resource and the schema its batches share.
+    arrow: Option<(StreamWriter<BufWriter<File>>, SchemaRef)>,
     items_in_file: u64,
     committed: bool,
 }
@@ -66,6 +72,7 @@ impl ExtractWriter {
                 state: None,
             },
             file: None,
+            arrow: None,
             items_in_file: 0,
             committed: false,
         })
@@ -116,6 +123,44 @@ impl ExtractWriter {
         Ok(())
     }
 
+    /// Appends a batch of rows from an Arrow source; the rows stay Arrow until normalized. A
+    /// batch with another schema than the previous one starts a new file.
+    pub fn write_batch(&mut self, batch: &RecordBatch) -> Result<(), PackageError> {
+        let same = self
+            .arrow
+            .as_ref()
+            .is_some_and(|(_, schema)| *schema == batch.schema());
+        if !same {
+            self.close_file()?;
+            let index = self.manifest.resources.len();
+            let Some(resource) = self.manifest.resources.last_mut() else {
+                return Err(PackageError::NoResource);
+            };
+            let name = format!("r{index}.{}.arrow", resource.files.len());
+            let path = self.tmp.join(&name);
+            let file = File::create(&path).map_err(|e| PackageError::io(&path, e))?;
+            let writer =
+                StreamWriter::try_new(BufWriter::with_capacity(1 << 20, file), &batch.schema())
+                    .map_err(|source| PackageError::Arrow {
+                        path: path.clone(),
+                        source,
+                    })?;
+            resource.files.push(name);
+            self.arrow = Some((writer, batch.schema()));
+        }
+        let (Some((writer, _)), Some(resource)) =
+            (self.arrow.as_mut(), self.manifest.resources.last_mut())
+        else {
+            return Err(PackageError::NoResource);
+        };
+        writer.write(batch).map_err(|source| PackageError::Arrow {
+            path: self.tmp.clone(),
+            source,
+        })?;
+        resource.items += batch.num_rows() as u64;
+        Ok(())
+    }
+
     /// Adds a pipeline state row to load with the package.
     pub fn set_state(&mut self, state: StateRow) {
         self.manifest.state = Some(state);
@@ -142,6 +187,22 @@ impl ExtractWriter {
     }
 
     fn close_file(&mut self) -> Result<(), PackageError> {
+        if let Some((mut writer, _)) = self.arrow.take() {
+            writer.finish().map_err(|source| PackageError::Arrow {
+                path: self.tmp.clone(),
+                source,
+            })?;
+            let file = writer
+                .into_inner()
+                .map_err(|source| PackageError::Arrow {
+                    path: self.tmp.clone(),
+                    source,
+                })?
+                .into_inner()
+                .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
+            file.sync_all()
+                .map_err(|e| PackageError::io(&self.tmp, e))?;
+        }
         if let Some(file) = self.file.take() {
             let file = file
                 .into_inner()

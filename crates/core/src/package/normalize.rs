@@ -8,13 +8,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::FileReader;
+use arrow_ipc::reader::{FileReader, StreamReader};
 use arrow_ipc::writer::FileWriter;
 use arrow_schema::Schema as ArrowSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ExtractedManifest, Stage, WorkingDir, read_json, seal, write_atomic, write_json};
-use crate::error::PackageError;
+use crate::arrow_rows::row_item;
+use crate::error::{NormalizeError, PackageError};
 use crate::naming::NamingConvention;
 use crate::normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer};
 use crate::schema::{Schema, SchemaChange, WriteDisposition, pipeline_state_table};
@@ -199,6 +200,40 @@ fn write_package(
         for name in &resource.files {
             let path = src.join(name);
             let file = File::open(&path).map_err(|e| PackageError::io(&path, e))?;
+            if name.ends_with(".arrow") {
+                let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)
+                    .map_err(|source| PackageError::Arrow {
+                    path: path.clone(),
+                    source,
+                })?;
+                for batch in reader {
+                    let batch = batch.map_err(|source| PackageError::Arrow {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    for row in 0..batch.num_rows() {
+                        item_in_resource += 1;
+                        let failed = |source: NormalizeError| PackageError::Normalize {
+                            load_id: load_id.to_string(),
+                            resource: resource.name.clone(),
+                            item: item_in_resource,
+                            source: Box::new(source),
+                        };
+                        let item = row_item(&batch, row).map_err(|reason| {
+                            failed(NormalizeError::Unsupported {
+                                table: table.clone(),
+                                reason,
+                            })
+                        })?;
+                        normalizer.push(&table, &item).map_err(failed)?;
+                        if normalizer.buffered_rows() >= FLUSH_ROWS {
+                            let chunk = flush(&mut normalizer, load_id)?;
+                            out.write(chunk, &mut changes, &mut warnings)?;
+                        }
+                    }
+                }
+                continue;
+            }
             let mut reader = BufReader::with_capacity(1 << 20, file);
             let mut line = Vec::new();
             loop {

@@ -5,8 +5,11 @@ use std::borrow::Cow;
 
 use base64::Engine as _;
 
-use super::datetime::{coerce_date, coerce_time, coerce_timestamp, parse_timestamp};
-use super::decimal::parse_decimal;
+use super::datetime::{
+    coerce_date, coerce_time, coerce_timestamp, format_date, format_time, format_timestamp,
+    parse_timestamp,
+};
+use super::decimal::{format_decimal, parse_decimal};
 use super::{DataType, WEI_DECIMAL};
 use crate::json::{Item, item_to_string, parse_str, python_float_repr};
 use crate::naming::py_strip;
@@ -55,6 +58,24 @@ pub fn value_type(item: &Item<'_>) -> Option<DataType> {
         Item::Float(_) => DataType::Double,
         Item::Str(_) => DataType::Text,
         Item::Array(_) | Item::Object(_) => DataType::Json,
+        Item::Timestamp(_) => DataType::Timestamp,
+        Item::Date(_) => DataType::Date,
+        Item::Time(_) => DataType::Time,
+        Item::Decimal(..) => DataType::Decimal,
+        Item::Binary(_) => DataType::Binary,
+    })
+}
+
+/// The text of a typed value: ISO 8601 for dates and times, the digits of a decimal, base64
+/// of bytes; `None` for untyped items.
+pub fn typed_text(item: &Item<'_>) -> Option<String> {
+    Some(match item {
+        Item::Timestamp(micros) => format_timestamp(*micros),
+        Item::Date(days) => format_date(*days),
+        Item::Time(micros) => format_time(*micros),
+        Item::Decimal(value, scale) => format_decimal(*value, *scale),
+        Item::Binary(bytes) => base64::engine::general_purpose::STANDARD.encode(bytes),
+        _ => return None,
     })
 }
 
@@ -82,6 +103,10 @@ pub fn coerce<'a>(to: DataType, scale: i8, item: &'a Item<'a>) -> Option<Scalar<
         DataType::Json => to_json(item).map(Scalar::Json),
         DataType::Timestamp => to_timestamp(item).map(Scalar::Timestamp),
         DataType::Date => match item {
+            Item::Date(days) => Some(Scalar::Date(*days)),
+            Item::Timestamp(micros) => i32::try_from(micros.div_euclid(86_400_000_000))
+                .ok()
+                .map(Scalar::Date),
             Item::Str(s) => coerce_date(s).map(Scalar::Date),
             Item::Int(_) | Item::Float(_) => {
                 let micros = to_timestamp(item)?;
@@ -92,6 +117,7 @@ pub fn coerce<'a>(to: DataType, scale: i8, item: &'a Item<'a>) -> Option<Scalar<
             _ => None,
         },
         DataType::Time => match item {
+            Item::Time(micros) => Some(Scalar::Time(*micros)),
             Item::Str(s) => coerce_time(s).map(Scalar::Time),
             _ => None,
         },
@@ -109,12 +135,19 @@ fn to_text<'a>(item: &'a Item<'a>) -> Option<Cow<'a, str>> {
         Item::Bool(true) => Cow::Borrowed("True"),
         Item::Bool(false) => Cow::Borrowed("False"),
         Item::Array(_) | Item::Object(_) => Cow::Owned(item_to_string(item)),
+        typed => Cow::Owned(typed_text(typed)?),
     })
 }
 
 fn to_bigint(item: &Item<'_>) -> Option<i64> {
     match item {
         Item::Int(i) => Some(*i),
+        Item::Decimal(value, scale) => {
+            let factor = 10i128.checked_pow(u32::try_from(*scale).ok()?)?;
+            (value % factor == 0)
+                .then(|| i64::try_from(value / factor).ok())
+                .flatten()
+        }
         Item::Str(s) => text_to_bigint(s),
         // integral floats become integers; 2^63 itself is out of range
         Item::Float(f)
@@ -163,6 +196,7 @@ fn without_digit_underscores(text: &str) -> Option<Cow<'_, str>> {
 fn to_double(item: &Item<'_>) -> Option<f64> {
     match item {
         Item::Float(f) => Some(*f),
+        Item::Decimal(value, scale) => format_decimal(*value, *scale).parse().ok(),
         Item::Int(i) => Some(*i as f64),
         Item::BigInt(digits) => digits.parse().ok(),
         Item::Str(s) => {
@@ -198,6 +232,7 @@ fn to_bool(item: &Item<'_>) -> Option<bool> {
 
 fn to_decimal(item: &Item<'_>, scale: i8) -> Option<i128> {
     match item {
+        Item::Decimal(value, from) => parse_decimal(&format_decimal(*value, *from), scale),
         Item::Int(i) => parse_decimal(itoa::Buffer::new().format(*i), scale),
         Item::BigInt(digits) => parse_decimal(digits, scale),
         Item::Float(f) => parse_decimal(&python_float_repr(*f), scale),
@@ -228,6 +263,8 @@ fn to_timestamp(item: &Item<'_>) -> Option<i64> {
     const MIN: i64 = -62_135_596_800_000_000;
     const MAX: i64 = 253_402_300_799_999_999;
     let micros = match item {
+        Item::Timestamp(micros) => *micros,
+        Item::Date(days) => i64::from(*days).checked_mul(86_400_000_000)?,
         Item::Str(s) => return coerce_timestamp(s),
         Item::Int(i) => i.checked_mul(1_000_000)?,
         Item::Float(f) => {
@@ -244,6 +281,7 @@ fn to_timestamp(item: &Item<'_>) -> Option<i64> {
 
 fn to_binary(item: &Item<'_>) -> Option<Vec<u8>> {
     match item {
+        Item::Binary(bytes) => Some(bytes.to_vec()),
         Item::Str(s) => {
             if let Some(hex) = s.strip_prefix("0x") {
                 return decode_hex(hex);

@@ -6,7 +6,9 @@ mod open;
 
 use std::path::{Path, PathBuf};
 
+use arrow_array::RecordBatch;
 use indexmap::IndexMap;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use serde::Deserialize;
 
 pub use self::csv::CsvOptions;
@@ -171,7 +173,18 @@ pub fn file_resource_with(
         }
     };
     if format == FileFormat::Parquet {
-        return Err(bad("Parquet files are not supported yet".into()));
+        let mut files = ParquetFiles {
+            source: location,
+            pending: None,
+            client,
+            progress: Progress::global(),
+            current: None,
+            file_name_column: config.file_name_column.clone(),
+        };
+        let batches = std::iter::from_fn(move || files.next_batch().transpose());
+        return Ok(config
+            .hints()
+            .apply(Resource::from_batches(config.name.clone(), batches)));
     }
     let csv = config.csv_options().map_err(bad)?;
     let mut files = Files {
@@ -202,6 +215,31 @@ enum Source {
     Url(url::Url),
 }
 
+/// The files `source` names: a URL, a path, or a glob's matches in name order.
+fn expand(source: &Source, progress: &Progress) -> Result<Vec<Location>, BoxError> {
+    match source {
+        Source::Url(url) => Ok(vec![Location::Url(url.clone())]),
+        Source::Paths(pattern) => {
+            let text = pattern.to_string_lossy();
+            if !text.contains(['*', '?', '[']) {
+                return Ok(vec![Location::Path(pattern.clone())]);
+            }
+            let mut paths = Vec::new();
+            for entry in glob::glob(&text).map_err(|e| format!("glob {text:?}: {e}"))? {
+                let path = entry.map_err(|e| format!("glob {text:?}: {e}"))?;
+                if path.is_file() {
+                    paths.push(path);
+                }
+            }
+            paths.sort();
+            if paths.is_empty() {
+                progress.note(&format!("no file matches {text:?}"));
+            }
+            Ok(paths.into_iter().map(Location::Path).collect())
+        }
+    }
+}
+
 /// The files of a resource, read one after the other.
 struct Files {
     source: Source,
@@ -227,30 +265,6 @@ enum Reader {
 }
 
 impl Files {
-    fn expand(&self) -> Result<Vec<Location>, BoxError> {
-        match &self.source {
-            Source::Url(url) => Ok(vec![Location::Url(url.clone())]),
-            Source::Paths(pattern) => {
-                let text = pattern.to_string_lossy();
-                if !text.contains(['*', '?', '[']) {
-                    return Ok(vec![Location::Path(pattern.clone())]);
-                }
-                let mut paths = Vec::new();
-                for entry in glob::glob(&text).map_err(|e| format!("glob {text:?}: {e}"))? {
-                    let path = entry.map_err(|e| format!("glob {text:?}: {e}"))?;
-                    if path.is_file() {
-                        paths.push(path);
-                    }
-                }
-                paths.sort();
-                if paths.is_empty() {
-                    self.progress.note(&format!("no file matches {text:?}"));
-                }
-                Ok(paths.into_iter().map(Location::Path).collect())
-            }
-        }
-    }
-
     fn next_item(&mut self, buf: &mut Vec<u8>) -> Result<bool, BoxError> {
         loop {
             if let Some(reader) = &mut self.current {
@@ -274,7 +288,7 @@ impl Files {
                 self.current = None;
             }
             if self.pending.is_none() {
-                self.pending = Some(self.expand()?.into_iter());
+                self.pending = Some(expand(&self.source, &self.progress)?.into_iter());
             }
             let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
                 return Ok(false);
@@ -292,6 +306,86 @@ impl Files {
             });
         }
     }
+}
+
+/// The Parquet files of a resource, read batch by batch.
+struct ParquetFiles {
+    source: Source,
+    pending: Option<std::vec::IntoIter<Location>>,
+    client: HttpClient,
+    progress: Progress,
+    current: Option<(ParquetRecordBatchReader, String)>,
+    file_name_column: Option<String>,
+}
+
+/// Rows per Arrow batch read from Parquet.
+const PARQUET_BATCH: usize = 8192;
+
+impl ParquetFiles {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>, BoxError> {
+        loop {
+            if let Some((reader, name)) = &mut self.current {
+                match reader.next() {
+                    Some(Ok(batch)) => {
+                        let batch = match &self.file_name_column {
+                            Some(column) => with_constant(batch, column, name)?,
+                            None => batch,
+                        };
+                        return Ok(Some(batch));
+                    }
+                    Some(Err(e)) => return Err(format!("{name}: {e}").into()),
+                    None => self.current = None,
+                }
+            }
+            if self.pending.is_none() {
+                self.pending = Some(expand(&self.source, &self.progress)?.into_iter());
+            }
+            let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
+                return Ok(None);
+            };
+            let (file, name) = self.seekable(&location)?;
+            let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+                .and_then(|b| b.with_batch_size(PARQUET_BATCH).build())
+                .map_err(|e| format!("{name} is not a readable Parquet file: {e}"))?;
+            self.current = Some((reader, name));
+        }
+    }
+
+    /// Parquet is read from its end (the footer), so a download or standard input is first
+    /// streamed into a temporary file.
+    fn seekable(&self, location: &Location) -> Result<(std::fs::File, String), BoxError> {
+        if let Location::Path(path) = location
+            && path.as_os_str() != "-"
+        {
+            let file = std::fs::File::open(path)
+                .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+            if let Ok(meta) = file.metadata() {
+                self.progress.bytes(meta.len());
+            }
+            return Ok((file, path.display().to_string()));
+        }
+        let Input { mut reader, name } = open(location, &self.client, &self.progress)?;
+        let mut file = tempfile::tempfile()?;
+        std::io::copy(&mut reader, &mut file).map_err(|e| format!("downloading {name}: {e}"))?;
+        Ok((file, name))
+    }
+}
+
+/// `batch` with a column `name` holding `value` in every row.
+fn with_constant(batch: RecordBatch, name: &str, value: &str) -> Result<RecordBatch, BoxError> {
+    let mut fields: Vec<_> = batch.schema().fields().iter().cloned().collect();
+    let mut columns = batch.columns().to_vec();
+    fields.push(std::sync::Arc::new(arrow_schema::Field::new(
+        name,
+        arrow_schema::DataType::Utf8,
+        false,
+    )));
+    columns.push(std::sync::Arc::new(arrow_array::StringArray::from(vec![
+        value;
+        batch.num_rows()
+    ])));
+    let schema = std::sync::Arc::new(arrow_schema::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, columns)?)
 }
 
 /// Adds `"column": "value"` at the end of the JSON object in `buf` (other items are left as
