@@ -24,6 +24,7 @@ use dltrs_duckdb::DuckDb;
 use indexmap::IndexMap;
 
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
+use crate::progress::{self, Progress};
 use crate::resource::{Items, Resource};
 use crate::run_error::{Error, Result};
 
@@ -263,7 +264,8 @@ impl Pipeline {
         let mut items = IndexMap::new();
         let mut buf = Vec::with_capacity(4096);
         let mut any = false;
-        let progress = crate::progress::Progress::global();
+        let progress = Progress::global();
+        progress.stage(progress::Stage::Extracting);
         for mut resource in resources {
             any = true;
             writer.begin_resource(resource.name(), resource.table(), resource.hints().clone())?;
@@ -353,6 +355,7 @@ impl Pipeline {
     }
 
     fn normalize_package(&self, load_id: &str) -> Result<NormalizedPackage> {
+        Progress::global().stage(progress::Stage::Normalizing);
         let schema = self.schema()?;
         normalize(&self.wd, load_id, schema, self.destination.naming()).map_err(|source| {
             Error::Normalize {
@@ -372,6 +375,7 @@ impl Pipeline {
     /// Loads every normalized package, oldest first; those named in `resumed` were left by an
     /// interrupted run.
     fn load_packages(&mut self, resumed: &[String]) -> Result<Vec<PackageInfo>> {
+        Progress::global().stage(progress::Stage::Loading);
         let mut infos = Vec::new();
         for load_id in self.wd.packages_in(Stage::Normalized)? {
             let package = NormalizedPackage::open(&self.wd, Stage::Normalized, &load_id)?;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-/// A handle on the run's counters; a no-op until [`Progress::install`] was called.
+/// A handle on the run's counters; shown once [`Progress::install`] was called.
 #[derive(Clone, Default)]
 pub struct Progress(Option<Arc<Counters>>);
 
@@ -15,7 +15,31 @@ struct Counters {
     pages: AtomicU64,
     items: AtomicU64,
     bytes: AtomicU64,
+    /// 0 extracting, 1 normalizing, 2 loading.
+    stage: AtomicU64,
+    shown: AtomicBool,
     bar: OnceLock<indicatif::ProgressBar>,
+}
+
+/// What a run is doing, for the progress line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Reading sources.
+    Extracting,
+    /// Turning items into tables.
+    Normalizing,
+    /// Writing to the destination.
+    Loading,
+}
+
+impl Stage {
+    fn name(code: u64) -> &'static str {
+        match code {
+            0 => "extracting",
+            1 => "normalizing",
+            _ => "loading",
+        }
+    }
 }
 
 static GLOBAL: OnceLock<Progress> = OnceLock::new();
@@ -29,17 +53,27 @@ pub struct ProgressReport {
 }
 
 impl Progress {
-    /// The process's progress counters (no-op ones when none were installed).
+    /// The process's progress counters.
     pub fn global() -> Progress {
-        GLOBAL.get().cloned().unwrap_or_default()
+        GLOBAL
+            .get_or_init(|| Progress(Some(Arc::new(Counters::default()))))
+            .clone()
+    }
+
+    /// Sets what the run is doing.
+    pub fn stage(&self, stage: Stage) {
+        if let Some(c) = &self.0 {
+            c.stage.store(stage as u64, Ordering::Relaxed);
+        }
     }
 
     /// Starts showing progress on stderr: a live line on a terminal, a line every
     /// `interval` otherwise. Only the first call in a process installs counters.
     pub fn install(interval: Duration) -> ProgressReport {
-        let progress = GLOBAL
-            .get_or_init(|| Progress(Some(Arc::new(Counters::default()))))
-            .clone();
+        let progress = Progress::global();
+        if let Some(c) = &progress.0 {
+            c.shown.store(true, Ordering::Relaxed);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let terminal = std::io::stderr().is_terminal();
         if let (true, Some(counters)) = (terminal, &progress.0) {
@@ -56,12 +90,13 @@ impl Progress {
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
                     let Some(counters) = &progress.0 else { return };
+                    let stage = Stage::name(counters.stage.load(Ordering::Relaxed));
                     if let Some(bar) = counters.bar.get() {
-                        bar.set_message(format!("extracting: {}", progress.summary()));
+                        bar.set_message(format!("{stage}: {}", progress.summary()));
                     } else if last_log.elapsed() >= interval {
                         last_log = Instant::now();
                         eprintln!(
-                            "[{:>6.1}s] extracting: {}",
+                            "[{:>6.1}s] {stage}: {}",
                             started.elapsed().as_secs_f64(),
                             progress.summary()
                         );
@@ -101,9 +136,10 @@ impl Progress {
 
     /// Tells the user something worth knowing (never a secret).
     pub fn note(&self, message: &str) {
-        match self.0.as_ref().and_then(|c| c.bar.get()) {
+        let Some(c) = &self.0 else { return };
+        match c.bar.get() {
             Some(bar) => bar.println(message),
-            None if self.0.is_some() => eprintln!("{message}"),
+            None if c.shown.load(Ordering::Relaxed) => eprintln!("{message}"),
             None => {}
         }
     }
@@ -120,7 +156,7 @@ impl Progress {
         if pages > 0 {
             parts.push(format!("{pages} pages"));
         }
-        parts.push(format!("{items} items"));
+        parts.push(format!("{items} items extracted"));
         parts.push(format!("{:.1} MB", bytes as f64 / 1e6));
         parts.join(", ")
     }
@@ -138,9 +174,9 @@ impl Drop for ProgressReport {
             }
             if c.items.load(Ordering::Relaxed) > 0 || c.bytes.load(Ordering::Relaxed) > 0 {
                 eprintln!(
-                    "extracted {} in {:.1}s",
-                    self.progress.summary(),
-                    self.started.elapsed().as_secs_f64()
+                    "done in {:.1}s: {}",
+                    self.started.elapsed().as_secs_f64(),
+                    self.progress.summary()
                 );
             }
         }

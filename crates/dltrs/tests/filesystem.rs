@@ -402,3 +402,112 @@ fn parquet_rows_keep_their_types_locally_and_over_http() {
         .unwrap();
     assert_eq!(tags, 2);
 }
+
+/// The chunks one after the other with a pause between, so the bytes before an error reach
+/// the client before the connection is cut.
+fn paced<T: Send + 'static>(
+    chunks: Vec<T>,
+) -> impl dltrs_testkit::server::futures::Stream<Item = T> + Send + 'static {
+    use dltrs_testkit::server::futures::StreamExt;
+    dltrs_testkit::server::futures::stream::iter(chunks).then(|chunk| async move {
+        dltrs_testkit::server::tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        chunk
+    })
+}
+
+#[test]
+fn a_cut_download_resumes_with_a_range_request() {
+    use dltrs_testkit::server::axum::body::{Body, Bytes};
+    use dltrs_testkit::server::axum::http::HeaderMap;
+    use dltrs_testkit::server::axum::response::Response;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let body = rides(20_000);
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    let router = Router::new().route(
+        "/big.jsonl",
+        get(move |headers: HeaderMap| {
+            let body = body.clone();
+            let seen = seen.clone();
+            async move {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let total = body.len();
+                let start = headers
+                    .get("range")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("bytes="))
+                    .and_then(|v| v.trim_end_matches('-').parse::<usize>().ok());
+                let builder = Response::builder().header("accept-ranges", "bytes");
+                match start {
+                    None => {
+                        // a third of the file, then the connection breaks
+                        let part = Bytes::copy_from_slice(&body[..total / 3]);
+                        let chunks: Vec<Result<Bytes, std::io::Error>> =
+                            vec![Ok(part), Err(std::io::Error::other("cut"))];
+                        builder
+                            .header("content-length", total.to_string())
+                            .body(Body::from_stream(paced(chunks)))
+                            .unwrap()
+                    }
+                    Some(start) => {
+                        // the second part is cut again; the third request finishes
+                        let end = if n == 1 {
+                            start + (total - start) / 2
+                        } else {
+                            total
+                        };
+                        let part = Bytes::copy_from_slice(&body[start..end]);
+                        let mut chunks: Vec<Result<Bytes, std::io::Error>> = vec![Ok(part)];
+                        if end < total {
+                            chunks.push(Err(std::io::Error::other("cut")));
+                        }
+                        builder
+                            .status(206)
+                            .header(
+                                "content-range",
+                                format!("bytes {start}-{}/{total}", total - 1),
+                            )
+                            .header("content-length", (total - start).to_string())
+                            .body(Body::from_stream(paced(chunks)))
+                            .unwrap()
+                    }
+                }
+            }
+        }),
+    );
+    let router = router.route(
+        "/no_ranges.jsonl",
+        get(|| async {
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(Bytes::from_static(b"{\"a\": 1}\n{\"a\"")),
+                Err(std::io::Error::other("cut")),
+            ];
+            Response::builder()
+                .header("content-length", "1000")
+                .body(Body::from_stream(paced(chunks)))
+                .unwrap()
+        }),
+    );
+    let server = TestServer::start(router);
+    let dir = tempfile::tempdir().unwrap();
+    let err = values(resource(
+        json!({"name": "cut", "url": server.url("/no_ranges.jsonl")}),
+        dir.path(),
+    ))
+    .err()
+    .unwrap_or_default();
+    assert!(
+        err.contains("no_ranges.jsonl") && err.contains("broke off after"),
+        "{err}"
+    );
+    let got = values(resource(
+        json!({"name": "big", "url": server.url("/big.jsonl")}),
+        dir.path(),
+    ))
+    .unwrap();
+    assert_eq!(got.len(), 20_000);
+    assert_eq!(got[19_999]["ride_id"], 19_999);
+    assert_eq!(requests.load(Ordering::SeqCst), 3);
+}

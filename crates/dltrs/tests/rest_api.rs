@@ -480,6 +480,13 @@ fn retries_5xx_429_with_retry_after_and_dropped_bodies() {
             ),
         )
         .route("/always_down", get(|| async { StatusCode::BAD_GATEWAY }))
+        .route(
+            "/slow",
+            get(|| async {
+                tokio_sleep(Duration::from_secs(3)).await;
+                Json(json!([]))
+            }),
+        )
         .route("/not_json", get(|| async { "<html>oops</html>" }))
         .with_state(attempts.clone());
     let server = TestServer::start(router);
@@ -489,9 +496,7 @@ fn retries_5xx_429_with_retry_after_and_dropped_bodies() {
                       {"name": "limited", "endpoint": {"path": "limited", "paginator": "single_page"}},
                       {"name": "dropped", "endpoint": {"path": "dropped", "paginator": "single_page"}}],
     }));
-    let started = Instant::now();
     let all = all.unwrap_or_else(|e| panic!("{e}"));
-    let _ = started;
     assert_eq!(all[0].1, vec![json!({"id": 1})]);
     assert_eq!(all[1].1, vec![json!({"id": 2})]);
     assert_eq!(all[2].1, vec![json!({"id": 3}), json!({"id": 4})]);
@@ -523,6 +528,23 @@ fn retries_5xx_429_with_retry_after_and_dropped_bodies() {
         "{err}"
     );
     assert!(err.contains(&server.url("/always_down")), "{err}");
+
+    let started = Instant::now();
+    let err = extract(json!({
+        "client": client(&server, json!({"timeout": 0.2, "max_attempts": 2})),
+        "resources": [{"name": "slow", "endpoint": "slow"}],
+    }))
+    .err()
+    .unwrap_or_default();
+    assert!(
+        err.contains("failed after 2 attempts") && err.contains("imeout"),
+        "{err}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 
     let err = extract(json!({
         "client": client(&server, json!({})),

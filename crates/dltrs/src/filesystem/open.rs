@@ -59,7 +59,24 @@ pub fn open(
         Location::Url(url) => {
             let response = client.send(&HttpRequest::get(url.clone()))?;
             let name = client.show_url(url);
-            (Box::new(response.into_body().into_reader()), name)
+            // a cut download continues where it stopped when the server serves byte ranges
+            // of the bytes we read (not when ureq decodes a Content-Encoding for us)
+            let headers = response.headers();
+            let resumable = headers
+                .get("accept-ranges")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"bytes"))
+                && headers.get("content-encoding").is_none();
+            (
+                Box::new(Download {
+                    reader: response.into_body().into_reader(),
+                    client: client.clone(),
+                    url: url.clone(),
+                    name: name.clone(),
+                    read: 0,
+                    resumes_left: if resumable { RESUMES } else { 0 },
+                }),
+                name,
+            )
         }
     };
     let counted = Counted {
@@ -80,6 +97,80 @@ pub fn open(
         Box::new(reader)
     };
     Ok(Input { reader, name })
+}
+
+/// Times a cut download is resumed before it fails.
+const RESUMES: u32 = 5;
+
+/// A download that resumes with a `Range` request when the connection breaks.
+struct Download {
+    reader: ureq::BodyReader<'static>,
+    client: HttpClient,
+    url: url::Url,
+    name: String,
+    read: u64,
+    resumes_left: u32,
+}
+
+impl Download {
+    fn resume(&mut self) -> Result<(), String> {
+        let mut request = HttpRequest::get(self.url.clone());
+        request
+            .headers
+            .push(("Range".to_owned(), format!("bytes={}-", self.read)));
+        let response = self.client.send(&request).map_err(|e| e.to_string())?;
+        let starts_here = response
+            .headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("bytes "))
+            .and_then(|v| v.split('-').next())
+            .and_then(|start| start.parse::<u64>().ok())
+            == Some(self.read);
+        if response.status().as_u16() != 206 || !starts_here {
+            return Err(format!(
+                "the server did not resume at byte {} (status {})",
+                self.read,
+                response.status().as_u16()
+            ));
+        }
+        self.reader = response.into_body().into_reader();
+        Ok(())
+    }
+}
+
+impl Read for Download {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.reader.read(buf) {
+                Ok(n) => {
+                    self.read += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if self.resumes_left > 0 => {
+                    self.resumes_left -= 1;
+                    if let Err(why) = self.resume() {
+                        return Err(std::io::Error::new(
+                            e.kind(),
+                            format!(
+                                "the download of {} broke off after {} bytes ({e}) and could not be resumed: {why}",
+                                self.name, self.read
+                            ),
+                        ));
+                    }
+                }
+                Err(e) => {
+                    return Err(std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "the download of {} broke off after {} bytes: {e}",
+                            self.name, self.read
+                        ),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 /// Counts the (compressed) bytes read for progress.
