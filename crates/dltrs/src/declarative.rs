@@ -71,7 +71,9 @@ pub enum SourceKind {
     Filesystem,
 }
 
-/// A resource of either source type, as written; checked against its source's type.
+/// A resource of either source type, as written; checked against its source's type. TOML
+/// tables may list `type` after `resources`, so the keys of both kinds are read first and
+/// sorted out after; reading them into one table keeps the line of an unknown key.
 #[derive(Debug, Default)]
 pub struct AnyResource(ResourceTable);
 

@@ -57,7 +57,7 @@ impl FileFormat {
 }
 
 /// A resource reading files; declared under `[[sources.<name>.resources]]` of a
-/// `filesystem` source.
+/// `filesystem` source. The table hints are listed, not flattened, so unknown keys stay errors.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileResourceConfig {

@@ -605,7 +605,9 @@ impl TableHintsConfig {
     }
 }
 
-/// A resource's settings; `resource_defaults` has the same keys but `name`.
+/// A resource's settings; `resource_defaults` has the same keys but `name`. The table hints are
+/// listed here rather than flattened from [`TableHintsConfig`]: serde's `flatten` would switch
+/// off the refusal of unknown keys.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSettings {
