@@ -339,6 +339,10 @@ fn auth_router(token_requests: Arc<AtomicUsize>) -> Router {
                 }
             }
         }))
+        .route("/echo", get(|h: HeaderMap| async move {
+            let env = h.get("x-env").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            Json(json!([{"id": 1, "env": env}]))
+        }))
         .route("/oauth", get(|h: HeaderMap| async move {
             check(h.get("authorization").is_some_and(|v| v == "Bearer oauth-tok"))
         }))
@@ -373,6 +377,14 @@ fn every_auth_kind() {
             "access_token_request_data": {"scope": "read"}}),
         ),
     ];
+    // a header value read from the environment (PATH is always set)
+    let path_value = std::env::var("PATH").unwrap_or_default();
+    assert!(!path_value.is_empty());
+    let items = only(json!({
+        "client": client(&server, json!({"headers": {"X-Env": "${PATH}"}})),
+        "resources": [{"name": "echo", "endpoint": {"path": "echo", "paginator": "single_page"}}],
+    }));
+    assert_eq!(items, vec![json!({"id": 1, "env": path_value})]);
     for (path, auth) in cases {
         let items = only(json!({
             "client": client(&server, json!({"auth": auth})),

@@ -158,6 +158,20 @@ impl RestClient {
             },
             requests_per_second: config.rate_limit,
         };
+        // header values may be secrets too (`X-Api-Token = "${TOKEN}"`)
+        let mut headers = IndexMap::new();
+        for (name, value) in &config.headers {
+            let value = match crate::secret::env_reference(value) {
+                Some(_) => {
+                    let secret = Secret::resolve(value)
+                        .map_err(|e| format!("client.headers.{name}: {e}"))?;
+                    redactor.secret(secret.expose());
+                    secret.expose().to_owned()
+                }
+                None => value.clone(),
+            };
+            headers.insert(name.clone(), value);
+        }
         let mut base_url = config.base_url.clone();
         if !base_url.ends_with('/') {
             base_url.push('/');
@@ -165,7 +179,7 @@ impl RestClient {
         Ok(RestClient {
             http: HttpClient::new(http, redactor),
             base_url,
-            headers: config.headers.clone(),
+            headers,
             auth,
             concurrency: config.concurrency.unwrap_or(DEFAULT_CONCURRENCY).max(1),
         })
