@@ -2,6 +2,7 @@
 //! responses (`data_selector`, `total_path`, `cursor_path`, ...): `$`, `a.b`, `$.a.b`,
 //! `a[0]`, `a[*]`, `a.*`, `$..a` and `['quoted key']`.
 
+use dltrs_core::json::Item;
 use serde_json::Value;
 
 /// A compiled path.
@@ -154,6 +155,47 @@ impl JsonPath {
             };
         }
         vec![value]
+    }
+
+    /// The first value the path selects in a parsed item (keys, indexes and wildcards).
+    pub fn first_item<'a, 'b>(&self, item: &'a Item<'b>) -> Option<&'a Item<'b>> {
+        fn walk<'a, 'b>(steps: &[Step], item: &'a Item<'b>) -> Option<&'a Item<'b>> {
+            let Some((step, rest)) = steps.split_first() else {
+                return Some(item);
+            };
+            match (step, item) {
+                (Step::Key(key), Item::Object(fields)) => fields
+                    .iter()
+                    .find(|(name, _)| name == key)
+                    .and_then(|(_, v)| walk(rest, v)),
+                (Step::Index(index), Item::Array(items)) => {
+                    let at = if *index < 0 {
+                        items.len().checked_sub(index.unsigned_abs() as usize)?
+                    } else {
+                        *index as usize
+                    };
+                    walk(rest, items.get(at)?)
+                }
+                (Step::Wildcard, Item::Array(items)) => items.iter().find_map(|i| walk(rest, i)),
+                (Step::Wildcard, Item::Object(fields)) => {
+                    fields.iter().find_map(|(_, v)| walk(rest, v))
+                }
+                (Step::Descendants(key), Item::Object(fields)) => {
+                    fields.iter().find_map(|(name, v)| {
+                        if name == key {
+                            walk(rest, v)
+                        } else {
+                            walk(steps, v)
+                        }
+                    })
+                }
+                (Step::Descendants(_), Item::Array(items)) => {
+                    items.iter().find_map(|i| walk(steps, i))
+                }
+                _ => None,
+            }
+        }
+        walk(&self.steps, item)
     }
 
     /// The first value selected, if any.

@@ -20,20 +20,24 @@
 pub mod declarative;
 pub mod filesystem;
 pub mod http;
+pub mod incremental;
 pub mod jsonpath;
 mod load_info;
 mod pipeline;
 pub mod progress;
 mod resource;
+mod resource_state;
 pub mod rest_api;
 mod run_error;
 mod secret;
 
 pub use dltrs_core::*;
 pub use dltrs_duckdb::DuckDb;
+pub use incremental::Incremental;
 pub use load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 pub use pipeline::{ExtractInfo, PIPELINES_DIR_ENV, Pipeline, PipelineBuilder};
 pub use resource::Resource;
+pub use resource_state::ResourceState;
 pub use run_error::{BoxError, Error, Result};
 pub use secret::Secret;
 

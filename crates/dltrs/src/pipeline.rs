@@ -22,7 +22,9 @@ use dltrs_core::schema::Schema;
 use dltrs_core::state::PipelineState;
 use dltrs_duckdb::DuckDb;
 use indexmap::IndexMap;
+use serde_json::Value;
 
+use crate::incremental::Decision;
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 use crate::progress::{self, Progress};
 use crate::resource::{Items, Resource};
@@ -183,8 +185,32 @@ impl Pipeline {
         }
     }
 
-    /// The pipeline state (a fresh one before the first run).
+    /// The pipeline state: the newest of the working directory's and of the packages not yet
+    /// loaded (a fresh one before the first run).
     pub fn state(&self) -> Result<PipelineState> {
+        let mut state = self.stored_state()?;
+        for stage in [Stage::Extracted, Stage::Normalized] {
+            for load_id in self.wd.packages_in(stage)? {
+                let path = self.wd.package_dir(stage, &load_id).join("manifest.json");
+                let Ok(bytes) = std::fs::read(&path) else {
+                    continue;
+                };
+                let pending = serde_json::from_slice::<serde_json::Value>(&bytes)
+                    .ok()
+                    .and_then(|m| m.get("pipeline_state").cloned())
+                    .and_then(|s| serde_json::from_value::<PipelineState>(s).ok());
+                if let Some(pending) = pending
+                    && pending.version() >= state.version()
+                {
+                    state = pending;
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// The state of the working directory: what the destination has committed.
+    fn stored_state(&self) -> Result<PipelineState> {
         let path = self.wd.state_path();
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Stored {
@@ -266,6 +292,19 @@ impl Pipeline {
         let mut any = false;
         let progress = Progress::global();
         progress.stage(progress::Stage::Extracting);
+        let mut state = self.state()?;
+        let schema_name = self.schema_name().to_string();
+        let mut source = state
+            .0
+            .get("sources")
+            .and_then(|s| s.get(&schema_name))
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        let mut resource_states = match source.shift_remove("resources") {
+            Some(Value::Object(map)) => map,
+            _ => serde_json::Map::new(),
+        };
         for mut resource in resources {
             any = true;
             writer.begin_resource(resource.name(), resource.table(), resource.hints().clone())?;
@@ -276,11 +315,33 @@ impl Pipeline {
                 item: count + 1,
                 source,
             };
+            let stored = resource_states
+                .get(&name)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            resource.state().load(stored, source.clone());
+            let mut filter = match resource.incremental_cursor() {
+                Some(incremental) => Some(
+                    incremental
+                        .filter(resource.state().clone(), &resource.hints().primary_key)
+                        .map_err(|e| failed(0, e))?,
+                ),
+                None => None,
+            };
+            let handle = resource.state().clone();
             match resource.items_mut() {
                 Items::Json(next) => loop {
                     buf.clear();
                     match next(&mut buf) {
                         Ok(true) => {
+                            if let Some(filter) = &mut filter {
+                                match filter.decide(&buf).map_err(|e| failed(count, e))? {
+                                    Decision::Keep => {}
+                                    Decision::Skip => continue,
+                                    Decision::Stop => break,
+                                }
+                            }
                             count += 1;
                             writer.write_item(&buf)?;
                             progress.items(1);
@@ -289,6 +350,11 @@ impl Pipeline {
                         Err(source) => return Err(failed(count, source)),
                     }
                 },
+                Items::Arrow(_) if filter.is_some() => {
+                    return Err(Error::Config(format!(
+                        "resource `{name}`: incremental cursors work on JSON items, not on Arrow (Parquet) resources"
+                    )));
+                }
                 Items::Arrow(next) => loop {
                     match next() {
                         Ok(Some(batch)) => {
@@ -301,7 +367,15 @@ impl Pipeline {
                     }
                 },
             }
-            *items.entry(resource.name().to_string()).or_default() += count;
+            if let Some(filter) = &filter {
+                filter.finish();
+            }
+            let after = handle.to_map();
+            if !after.is_empty() || resource_states.contains_key(&name) {
+                resource_states.insert(name.clone(), Value::Object(after));
+            }
+            source = handle.source_map();
+            *items.entry(name).or_default() += count;
         }
         if !any {
             return Ok(ExtractInfo {
@@ -309,7 +383,16 @@ impl Pipeline {
                 items,
             });
         }
-        let mut state = self.state()?;
+        if !source.is_empty() || !resource_states.is_empty() {
+            source.insert("resources".into(), Value::Object(resource_states));
+            let sources = state
+                .0
+                .entry("sources")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if let Value::Object(sources) = sources {
+                sources.insert(schema_name, Value::Object(source));
+            }
+        }
         state.set_local("first_run", serde_json::json!(false));
         state.bump_version();
         let extracted_hash = state
@@ -325,8 +408,10 @@ impl Pipeline {
             let hash = state.version_hash().unwrap_or_default().to_string();
             state.set_local("last_extracted_hash", serde_json::json!(hash));
         }
+        // the working directory takes this state once the package is loaded (see
+        // `load_packages`); until then `state()` finds it in the pending package
+        writer.set_pipeline_state(state);
         writer.commit()?;
-        self.save_state(&state)?;
         Ok(ExtractInfo {
             load_id: Some(load_id),
             items,
@@ -386,6 +471,13 @@ impl Pipeline {
                     source,
                     dir: package.dir.clone(),
                 })?;
+            // the destination holds the package's state now: the working directory follows
+            // before the package moves on, so a kill in between is resumed as AlreadyLoaded
+            if let Some(state) = &package.manifest.pipeline_state
+                && state.version() >= self.stored_state()?.version()
+            {
+                self.save_state(state)?;
+            }
             self.wd
                 .advance(&load_id, Stage::Normalized, Stage::Loaded)?;
             remove_data_files(&self.wd.package_dir(Stage::Loaded, &load_id));

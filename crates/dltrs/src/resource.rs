@@ -7,6 +7,8 @@ use dltrs_core::json::stream::JsonItems;
 use dltrs_core::schema::{Column, MergeStrategy, TableHints, WriteDisposition};
 use serde::Serialize;
 
+use crate::incremental::Incremental;
+use crate::resource_state::ResourceState;
 use crate::run_error::BoxError;
 
 /// Writes the next item's JSON into the buffer; `Ok(false)` at the end.
@@ -37,6 +39,8 @@ pub struct Resource {
     table: String,
     hints: TableHints,
     items: Items,
+    state: ResourceState,
+    incremental: Option<Incremental>,
 }
 
 impl Resource {
@@ -105,7 +109,59 @@ impl Resource {
             name,
             hints: TableHints::default(),
             items: Items::Json(Box::new(next)),
+            state: ResourceState::default(),
+            incremental: None,
         }
+    }
+
+    /// A resource whose items are made from its state when extraction starts: `make` reads
+    /// what earlier runs stored and writes what the next run needs (see [`ResourceState`]).
+    pub fn with_state<F, I>(name: impl Into<String>, make: F) -> Self
+    where
+        F: FnOnce(&ResourceState) -> I + 'static,
+        I: IntoIterator + 'static,
+        I::Item: Serialize,
+    {
+        let state = ResourceState::default();
+        let handle = state.clone();
+        let mut make = Some(make);
+        let mut items: Option<I::IntoIter> = None;
+        Self::from_fn(name, move |buf| {
+            if let Some(make) = make.take() {
+                items = Some(make(&handle).into_iter());
+            }
+            match items.as_mut().and_then(Iterator::next) {
+                Some(item) => {
+                    serde_json::to_writer(buf, &item)?;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+        .with_state_handle(state)
+    }
+
+    /// Loads only items whose cursor moved past what earlier runs loaded (see
+    /// [`Incremental`]); boundary items are recognized by the primary key.
+    pub fn incremental(mut self, incremental: Incremental) -> Self {
+        self.incremental = Some(incremental);
+        self
+    }
+
+    /// The incremental cursor, if any.
+    pub fn incremental_cursor(&self) -> Option<&Incremental> {
+        self.incremental.as_ref()
+    }
+
+    /// The resource's state handle: sources read it when their extraction starts.
+    pub fn state(&self) -> &ResourceState {
+        &self.state
+    }
+
+    /// Uses `state` as the resource's state (for sources that captured it before).
+    pub(crate) fn with_state_handle(mut self, state: ResourceState) -> Self {
+        self.state = state;
+        self
     }
 
     /// A resource from Arrow record batches (Parquet files give them): rows stay columnar
@@ -125,6 +181,8 @@ impl Resource {
             items: Items::Arrow(Box::new(move || {
                 batches.next().transpose().map_err(Into::into)
             })),
+            state: ResourceState::default(),
+            incremental: None,
         }
     }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::{ITEMS_PER_FILE, Stage, WorkingDir, seal, write_json};
 use crate::error::PackageError;
 use crate::schema::TableHints;
-use crate::state::StateRow;
+use crate::state::{PipelineState, StateRow};
 
 /// `manifest.json` of an extracted package.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -27,6 +27,11 @@ pub struct ExtractedManifest {
     /// A pipeline state row to load with the package, when the state changed.
     #[serde(default)]
     pub state: Option<StateRow>,
+    /// The whole pipeline state after this extract (`_local` included); it becomes the
+    /// working directory's state once the package is loaded, not before, so a package that
+    /// is dropped or never loaded never advances the state.
+    #[serde(default)]
+    pub pipeline_state: Option<PipelineState>,
 }
 
 /// One resource's part of an extracted package.
@@ -70,6 +75,7 @@ impl ExtractWriter {
                 schema_name: schema_name.to_string(),
                 resources: Vec::new(),
                 state: None,
+                pipeline_state: None,
             },
             file: None,
             arrow: None,
@@ -164,6 +170,11 @@ impl ExtractWriter {
     /// Adds a pipeline state row to load with the package.
     pub fn set_state(&mut self, state: StateRow) {
         self.manifest.state = Some(state);
+    }
+
+    /// Records the whole pipeline state after this extract.
+    pub fn set_pipeline_state(&mut self, state: PipelineState) {
+        self.manifest.pipeline_state = Some(state);
     }
 
     /// Items written so far, over all resources.

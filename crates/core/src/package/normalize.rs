@@ -19,7 +19,7 @@ use crate::error::{NormalizeError, PackageError};
 use crate::naming::NamingConvention;
 use crate::normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer};
 use crate::schema::{Schema, SchemaChange, WriteDisposition, pipeline_state_table};
-use crate::state::{STATE_TABLE, StateRow};
+use crate::state::{PipelineState, STATE_TABLE, StateRow};
 
 /// Rows buffered in the normalizer before they are written out; bounds memory.
 const FLUSH_ROWS: usize = 50_000;
@@ -44,6 +44,10 @@ pub struct NormalizedManifest {
     pub items: u64,
     /// A pipeline state row to load with the package.
     pub state: Option<StateRow>,
+    /// The whole pipeline state after this package's extract (`_local` included); it becomes
+    /// the working directory's state once the package is loaded.
+    #[serde(default)]
+    pub pipeline_state: Option<PipelineState>,
 }
 
 /// A root table of a package.
@@ -281,6 +285,7 @@ fn write_package(
         warnings,
         items,
         state: extracted.state.clone(),
+        pipeline_state: extracted.pipeline_state.clone(),
     };
     write_json(&tmp.join("schema.json"), &schema)?;
     write_json(&tmp.join("manifest.json"), &manifest)?;
