@@ -48,6 +48,15 @@ pub enum DestinationError {
     },
 }
 
+/// What a destination holds of a pipeline, for a working directory that was lost.
+#[derive(Debug, Clone)]
+pub struct Restored {
+    /// The newest pipeline state of a completed load, decoded (dlt's state document).
+    pub state: Option<serde_json::Value>,
+    /// The newest stored schema (dlt's schema document), as JSON text.
+    pub schema: Option<String>,
+}
+
 /// A place datasets are loaded into.
 pub trait Destination {
     /// dlt's destination type as recorded in the pipeline state (`dlt.destinations.duckdb`).
@@ -62,6 +71,18 @@ pub trait Destination {
     /// The naming convention identifiers must follow (length limits).
     fn naming(&self) -> Box<dyn NamingConvention> {
         Box::new(SnakeCase::new())
+    }
+
+    /// The newest state of `pipeline_name` and schema `schema_name` in `dataset`, if the
+    /// destination has them (`None` when there is nothing to restore from).
+    fn restore(
+        &self,
+        dataset: &str,
+        pipeline_name: &str,
+        schema_name: &str,
+    ) -> Result<Option<Restored>, DestinationError> {
+        let _ = (dataset, pipeline_name, schema_name);
+        Ok(None)
     }
 
     /// Applies `package` to `dataset` in one transaction (see the module docs).

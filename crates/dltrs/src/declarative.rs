@@ -99,6 +99,10 @@ struct ResourceTable {
     #[serde(default)]
     file_name_column: Option<String>,
     #[serde(default)]
+    new_files_only: Option<bool>,
+    #[serde(default)]
+    incremental: Option<crate::Incremental>,
+    #[serde(default)]
     delimiter: Option<char>,
     #[serde(default)]
     quote_char: Option<char>,
@@ -155,6 +159,8 @@ impl AnyResource {
             ("url", t.url.is_some()),
             ("format", t.format.is_some()),
             ("file_name_column", t.file_name_column.is_some()),
+            ("new_files_only", t.new_files_only.is_some()),
+            ("incremental", t.incremental.is_some()),
             ("delimiter", t.delimiter.is_some()),
             ("quote_char", t.quote_char.is_some()),
             ("has_header", t.has_header.is_some()),
@@ -204,6 +210,8 @@ impl AnyResource {
             url: t.url,
             format: t.format,
             file_name_column: t.file_name_column,
+            new_files_only: t.new_files_only,
+            incremental: t.incremental,
             delimiter: t.delimiter,
             quote_char: t.quote_char,
             has_header: t.has_header,

@@ -24,6 +24,9 @@ pub struct LoadInfo {
     pub packages: Vec<PackageInfo>,
     /// Seconds the call took.
     pub elapsed_secs: f64,
+    /// What was restored from the destination because the working directory was missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub restored: Option<String>,
 }
 
 /// One load package.
@@ -91,6 +94,9 @@ impl LoadInfo {
 
 impl fmt::Display for LoadInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(restored) = &self.restored {
+            writeln!(f, "{restored}")?;
+        }
         writeln!(
             f,
             "Pipeline {} load step completed in {:.2} seconds",

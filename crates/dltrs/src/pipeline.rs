@@ -89,6 +89,7 @@ impl PipelineBuilder {
             name: self.name,
             wd,
             destination,
+            restored: None,
         })
     }
 }
@@ -120,6 +121,8 @@ pub struct Pipeline {
     dataset_name: String,
     wd: WorkingDir,
     destination: Box<dyn Destination>,
+    /// What [`Pipeline::restore_from_destination`] restored, reported by the next run.
+    restored: Option<String>,
 }
 
 /// What [`Pipeline::extract`] wrote.
@@ -239,6 +242,59 @@ impl Pipeline {
         Ok(write_atomic(&self.wd.state_path(), &text)?)
     }
 
+    /// Restores the pipeline state and schema from the destination when the working directory
+    /// has neither and no package is pending (a new machine, a wiped container), so the next
+    /// extract continues where the last load stopped. Returns what was restored. `run` and
+    /// `extract` call it.
+    pub fn restore_from_destination(&mut self) -> Result<Option<String>> {
+        let schema_path = self.wd.schema_path(self.schema_name());
+        if self.wd.state_path().exists()
+            || schema_path.exists()
+            || !self.pending_packages()?.is_empty()
+        {
+            return Ok(None);
+        }
+        let Some(restored) = self
+            .destination
+            .restore(&self.dataset_name, &self.name, self.schema_name())
+            .map_err(|source| Error::Load {
+                source,
+                dir: self.wd.state_path(),
+            })?
+        else {
+            return Ok(None);
+        };
+        let mut parts = Vec::new();
+        if let Some(text) = &restored.schema {
+            let schema: Schema = serde_json::from_str(text).map_err(|e| Error::Stored {
+                path: schema_path.clone(),
+                message: format!("the schema stored in the destination cannot be read: {e}"),
+            })?;
+            write_atomic(&schema_path, text.as_bytes())?;
+            parts.push(format!(
+                "schema `{}` version {}",
+                schema.name, schema.version
+            ));
+        }
+        if let Some(Value::Object(doc)) = restored.state {
+            let mut state = PipelineState(doc);
+            let hash = state.version_hash().unwrap_or_default().to_string();
+            state.set_local("first_run", serde_json::json!(false));
+            state.set_local("last_extracted_hash", serde_json::json!(hash));
+            parts.push(format!("state version {}", state.version()));
+            self.save_state(&state)?;
+        }
+        let note = format!(
+            "Restored {} of pipeline {} from {} (the working directory had none)",
+            parts.join(" and "),
+            self.name,
+            self.destination.location()
+        );
+        Progress::global().note(&note);
+        self.restored = Some(note.clone());
+        Ok(Some(note))
+    }
+
     /// Packages an interrupted run left behind (extracted or normalized, not loaded).
     pub fn pending_packages(&self) -> Result<Vec<String>> {
         let mut ids = self.wd.packages_in(Stage::Extracted)?;
@@ -250,6 +306,7 @@ impl Pipeline {
     /// finished first and reported as resumed in the [`LoadInfo`].
     pub fn run(&mut self, resources: impl IntoIterator<Item = Resource>) -> Result<LoadInfo> {
         let started = Instant::now();
+        self.restore_from_destination()?;
         let resumed = self.pending_packages()?;
         let mut packages = Vec::new();
         if !resumed.is_empty() {
@@ -285,6 +342,7 @@ impl Pipeline {
         &mut self,
         resources: impl IntoIterator<Item = Resource>,
     ) -> Result<ExtractInfo> {
+        self.restore_from_destination()?;
         let load_id = new_load_id();
         let mut writer = ExtractWriter::begin(&self.wd, &load_id, self.schema_name())?;
         let mut items = IndexMap::new();
@@ -486,7 +544,7 @@ impl Pipeline {
         Ok(infos)
     }
 
-    fn load_info(&self, packages: Vec<PackageInfo>, started: Instant) -> LoadInfo {
+    fn load_info(&mut self, packages: Vec<PackageInfo>, started: Instant) -> LoadInfo {
         LoadInfo {
             pipeline_name: self.name.clone(),
             destination_name: self.destination.destination_name().to_string(),
@@ -495,6 +553,7 @@ impl Pipeline {
             dataset_name: self.dataset_name.clone(),
             packages,
             elapsed_secs: started.elapsed().as_secs_f64(),
+            restored: self.restored.take(),
         }
     }
 }

@@ -19,11 +19,12 @@
 mod ddl;
 mod load;
 mod merge;
+mod restore;
 pub mod sql;
 
 use std::path::{Path, PathBuf};
 
-use dltrs_core::destination::{Destination, DestinationError, LoadOutcome};
+use dltrs_core::destination::{Destination, DestinationError, LoadOutcome, Restored};
 use dltrs_core::package::NormalizedPackage;
 use duckdb::{Config, Connection};
 
@@ -77,6 +78,25 @@ impl Destination for DuckDb {
 
     fn location(&self) -> String {
         format!("duckdb:{}", self.path.display())
+    }
+
+    fn restore(
+        &self,
+        dataset: &str,
+        pipeline_name: &str,
+        schema_name: &str,
+    ) -> Result<Option<Restored>, DestinationError> {
+        if !self.path.exists() {
+            // nothing was ever loaded here; opening would create the file
+            return Ok(None);
+        }
+        let conn = self.open()?;
+        restore::restore(&conn, dataset, pipeline_name, schema_name).map_err(|source| {
+            DestinationError::Connect {
+                location: self.location(),
+                source,
+            }
+        })
     }
 
     fn load(

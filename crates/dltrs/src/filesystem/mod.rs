@@ -17,6 +17,7 @@ pub use open::{Input, Location, open};
 use self::csv::CsvItems;
 use crate::http::{HttpClient, HttpConfig, Redactor};
 use crate::progress::Progress;
+use crate::resource_state::ResourceState;
 use crate::rest_api::{ColumnConfig, Keys, TableHintsConfig, WriteDispositionConfig};
 use crate::run_error::BoxError;
 use crate::{Error, Resource};
@@ -75,6 +76,14 @@ pub struct FileResourceConfig {
     /// Adds a column of this name holding each row's file name.
     #[serde(default)]
     pub file_name_column: Option<String>,
+    /// Reads only local files that are new or modified since the last run (by modification
+    /// time, and by name for files modified at the same instant); the others are reported as
+    /// skipped.
+    #[serde(default)]
+    pub new_files_only: Option<bool>,
+    /// An incremental cursor on the rows (see [`crate::Incremental`]).
+    #[serde(default)]
+    pub incremental: Option<crate::Incremental>,
     /// CSV: the field separator (`,`).
     #[serde(default)]
     pub delimiter: Option<char>,
@@ -172,9 +181,28 @@ pub fn file_resource_with(
             )));
         }
     };
+    let state = ResourceState::default();
+    let new_files = match (config.new_files_only.unwrap_or(false), &location) {
+        (false, _) => None,
+        (true, Source::Paths(_)) => Some(NewFiles {
+            state: state.clone(),
+            resource: config.name.clone(),
+        }),
+        (true, Source::Url(_)) => {
+            return Err(bad(
+                "`new_files_only` works on local paths, not on URLs".into()
+            ));
+        }
+    };
     if format == FileFormat::Parquet {
+        if config.incremental.is_some() {
+            return Err(bad(
+                "`incremental` works on JSON and CSV rows, not on Parquet".into(),
+            ));
+        }
         let mut files = ParquetFiles {
             source: location,
+            new_files,
             pending: None,
             client,
             progress: Progress::global(),
@@ -189,6 +217,7 @@ pub fn file_resource_with(
     let csv = config.csv_options().map_err(bad)?;
     let mut files = Files {
         source: location,
+        new_files,
         pending: None,
         client,
         progress: Progress::global(),
@@ -197,7 +226,11 @@ pub fn file_resource_with(
         csv,
         file_name_column: config.file_name_column.clone(),
     };
-    let resource = Resource::from_fn(config.name.clone(), move |buf| files.next_item(buf));
+    let mut resource = Resource::from_fn(config.name.clone(), move |buf| files.next_item(buf))
+        .with_state_handle(state);
+    if let Some(incremental) = &config.incremental {
+        resource = resource.incremental(incremental.clone());
+    }
     Ok(config.hints().apply(resource))
 }
 
@@ -243,6 +276,7 @@ fn expand(source: &Source, progress: &Progress) -> Result<Vec<Location>, BoxErro
 /// The files of a resource, read one after the other.
 struct Files {
     source: Source,
+    new_files: Option<NewFiles>,
     /// Files not yet opened; `None` until the glob is expanded.
     pending: Option<std::vec::IntoIter<Location>>,
     client: HttpClient,
@@ -288,9 +322,16 @@ impl Files {
                 self.current = None;
             }
             if self.pending.is_none() {
-                self.pending = Some(expand(&self.source, &self.progress)?.into_iter());
+                let mut files = expand(&self.source, &self.progress)?;
+                if let Some(new_files) = &self.new_files {
+                    files = new_files.select(files, &self.progress)?;
+                }
+                self.pending = Some(files.into_iter());
             }
             let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
+                if let Some(new_files) = &self.new_files {
+                    new_files.commit();
+                }
                 return Ok(false);
             };
             let Input { reader, name } = open(&location, &self.client, &self.progress)?;
@@ -308,9 +349,106 @@ impl Files {
     }
 }
 
+/// `new_files_only`: the files modified after the last run's newest file, or at the same
+/// instant under another name. The state holds that instant and the names modified at it.
+struct NewFiles {
+    state: ResourceState,
+    resource: String,
+}
+
+impl NewFiles {
+    fn select(&self, files: Vec<Location>, progress: &Progress) -> Result<Vec<Location>, BoxError> {
+        let stored = self.state.get("new_files").unwrap_or_default();
+        let last = stored
+            .get("last_modified")
+            .and_then(serde_json::Value::as_i64);
+        let names: Vec<String> = stored
+            .get("names")
+            .and_then(serde_json::Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|n| n.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let (mut newest, mut newest_names) = (last, names.clone());
+        let mut selected = Vec::new();
+        let mut skipped = Vec::new();
+        for location in files {
+            let Location::Path(path) = &location else {
+                selected.push(location);
+                continue;
+            };
+            let modified = std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map_err(|e| {
+                    format!(
+                        "cannot read the modification time of {}: {e}",
+                        path.display()
+                    )
+                })?;
+            let micros = modified
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or_default();
+            let name = path.display().to_string();
+            let new = match last {
+                None => true,
+                Some(last) => micros > last || (micros == last && !names.contains(&name)),
+            };
+            if !new {
+                skipped.push(name);
+                continue;
+            }
+            match newest {
+                Some(n) if micros < n => {}
+                Some(n) if micros == n => newest_names.push(name),
+                _ => {
+                    newest = Some(micros);
+                    newest_names = vec![name];
+                }
+            }
+            selected.push(location);
+        }
+        if !skipped.is_empty() {
+            let shown: Vec<&str> = skipped.iter().take(10).map(String::as_str).collect();
+            let more = skipped.len().saturating_sub(shown.len());
+            progress.note(&format!(
+                "{}: skipped {} files not modified since the last run: {}{}",
+                self.resource,
+                skipped.len(),
+                shown.join(", "),
+                if more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
+                }
+            ));
+        }
+        self.pending_state(newest, newest_names);
+        Ok(selected)
+    }
+
+    fn pending_state(&self, newest: Option<i64>, names: Vec<String>) {
+        // kept aside until every selected file was read
+        self.state.set(
+            "_new_files_pending",
+            serde_json::json!({"last_modified": newest, "names": names}),
+        );
+    }
+
+    /// Every selected file was read: the next run starts after them.
+    fn commit(&self) {
+        if let Some(pending) = self.state.remove("_new_files_pending") {
+            self.state.set("new_files", pending);
+        }
+    }
+}
+
 /// The Parquet files of a resource, read batch by batch.
 struct ParquetFiles {
     source: Source,
+    new_files: Option<NewFiles>,
     pending: Option<std::vec::IntoIter<Location>>,
     client: HttpClient,
     progress: Progress,
@@ -338,9 +476,16 @@ impl ParquetFiles {
                 }
             }
             if self.pending.is_none() {
-                self.pending = Some(expand(&self.source, &self.progress)?.into_iter());
+                let mut files = expand(&self.source, &self.progress)?;
+                if let Some(new_files) = &self.new_files {
+                    files = new_files.select(files, &self.progress)?;
+                }
+                self.pending = Some(files.into_iter());
             }
             let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
+                if let Some(new_files) = &self.new_files {
+                    new_files.commit();
+                }
                 return Ok(None);
             };
             let (file, name) = self.seekable(&location)?;

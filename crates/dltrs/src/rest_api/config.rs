@@ -370,6 +370,68 @@ pub struct EndpointConfig {
     /// `{status_code = 404, action = "ignore"}`.
     #[serde(default)]
     pub response_actions: Option<Vec<ResponseAction>>,
+    /// An incremental cursor whose start (and end) go into query parameters.
+    #[serde(default)]
+    pub incremental: Option<EndpointIncremental>,
+}
+
+/// `endpoint.incremental`, or a parameter `{type = "incremental", ...}`: the request asks only
+/// for items past the last run's cursor, and the items are filtered and deduplicated by it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointIncremental {
+    /// The query parameter taking the start value (the parameter's own name in `params`).
+    #[serde(default)]
+    pub start_param: Option<String>,
+    /// The query parameter taking `end_value`.
+    #[serde(default)]
+    pub end_param: Option<String>,
+    /// JSONPath of the cursor in each record.
+    pub cursor_path: String,
+    /// Where the first run starts.
+    #[serde(default)]
+    pub initial_value: Option<Value>,
+    /// Where loading ends.
+    #[serde(default)]
+    pub end_value: Option<Value>,
+    /// `max` (default) or `min`.
+    #[serde(default)]
+    pub last_value_func: Option<crate::incremental::LastValueFunc>,
+    /// `asc` or `desc`, to stop reading early.
+    #[serde(default)]
+    pub row_order: Option<crate::incremental::RowOrder>,
+    /// Reload this much before the last value (seconds for timestamps).
+    #[serde(default)]
+    pub lag: Option<f64>,
+    /// `raise` (default), `include`, `exclude`.
+    #[serde(default)]
+    pub on_cursor_value_missing: Option<crate::incremental::OnCursorValueMissing>,
+    /// `closed` (default) or `open`.
+    #[serde(default)]
+    pub range_start: Option<crate::incremental::Boundary>,
+    /// `open` (default) or `closed`.
+    #[serde(default)]
+    pub range_end: Option<crate::incremental::Boundary>,
+}
+
+impl EndpointIncremental {
+    /// The cursor it describes.
+    pub fn cursor(&self) -> crate::Incremental {
+        let mut inc = crate::Incremental::new(self.cursor_path.clone());
+        inc.initial_value = self.initial_value.clone();
+        inc.end_value = self.end_value.clone();
+        inc.last_value_func = self.last_value_func.unwrap_or_default();
+        inc.row_order = self.row_order;
+        inc.lag = self.lag;
+        inc.on_cursor_value_missing = self.on_cursor_value_missing.unwrap_or_default();
+        if let Some(b) = self.range_start {
+            inc.range_start = b;
+        }
+        if let Some(b) = self.range_end {
+            inc.range_end = b;
+        }
+        inc
+    }
 }
 
 impl EndpointConfig {
@@ -414,6 +476,7 @@ impl EndpointConfig {
             response_actions: self
                 .response_actions
                 .or_else(|| defaults.response_actions.clone()),
+            incremental: self.incremental.or_else(|| defaults.incremental.clone()),
         }
     }
 }

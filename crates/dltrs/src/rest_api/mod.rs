@@ -27,8 +27,8 @@ mod source;
 
 pub(crate) use config::endpoint as deserialize_endpoint;
 pub use config::{
-    ApiKeyLocation, AuthConfig, ClientConfig, ColumnConfig, EndpointConfig, Keys, PaginatorConfig,
-    PaginatorSpec, ResourceConfig, ResourceSettings, ResponseAction, ResponseActionKind,
-    RestApiConfig, TableHintsConfig, WriteDispositionConfig,
+    ApiKeyLocation, AuthConfig, ClientConfig, ColumnConfig, EndpointConfig, EndpointIncremental,
+    Keys, PaginatorConfig, PaginatorSpec, ResourceConfig, ResourceSettings, ResponseAction,
+    ResponseActionKind, RestApiConfig, TableHintsConfig, WriteDispositionConfig,
 };
 pub use source::rest_api_resources;

@@ -94,7 +94,7 @@ impl Template {
                     let expression = text[at + 1..close].trim();
                     let placeholder = parse_placeholder(expression).ok_or_else(|| {
                         format!(
-                            "{where_}: placeholder `{{{expression}}}` is not valid; placeholders look like `{{resources.<parent resource>.<field>}}` (write `{{{{` and `}}}}` for literal braces)"
+                            "{where_}: placeholder `{{{expression}}}` is not valid; placeholders look like `{{resources.<parent resource>.<field>}}` or `{{incremental.start_value}}` (write `{{{{` and `}}}}` for literal braces)"
                         )
                     })?;
                     if !literal.is_empty() {
@@ -151,7 +151,23 @@ impl Template {
     }
 }
 
+/// Values of the incremental cursor a template can use (`{incremental.start_value}`).
+pub(crate) const INCREMENTAL_FIELDS: [&str; 4] = [
+    "incremental.start_value",
+    "incremental.last_value",
+    "incremental.initial_value",
+    "incremental.end_value",
+];
+
 fn parse_placeholder(expression: &str) -> Option<Placeholder> {
+    if INCREMENTAL_FIELDS.contains(&expression) {
+        // filled from the resource's own incremental cursor, not from a parent
+        return Some(Placeholder {
+            expression: expression.to_owned(),
+            resource: String::new(),
+            field: JsonPath::parse("$").ok()?,
+        });
+    }
     let rest = expression.strip_prefix("resources.")?;
     let (resource, field) = rest.split_once('.')?;
     if resource.is_empty() || field.is_empty() {

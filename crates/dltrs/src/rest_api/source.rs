@@ -14,14 +14,15 @@ use ureq::http::Method;
 
 use super::client::RestClient;
 use super::config::{
-    EndpointConfig, PaginatorConfig, PaginatorSpec, ResourceSettings, ResponseAction,
-    RestApiConfig, TableHintsConfig,
+    EndpointConfig, EndpointIncremental, PaginatorConfig, PaginatorSpec, ResourceSettings,
+    ResponseAction, RestApiConfig, TableHintsConfig,
 };
 use super::pages::Pages;
 use super::paginator::Paginator;
 use super::request::{JsonTemplate, ParentRecord, Placeholder, RequestSpec, Template};
 use crate::jsonpath::JsonPath;
 use crate::progress::Progress;
+use crate::resource_state::ResourceState;
 use crate::run_error::BoxError;
 use crate::{Error, Resource};
 
@@ -38,6 +39,7 @@ struct Endpoint {
     actions: Arc<[ResponseAction]>,
     parent: Option<String>,
     placeholders: Vec<Placeholder>,
+    incremental: Option<EndpointIncremental>,
     include_from_parent: Vec<String>,
     selected: bool,
     hints: TableHintsConfig,
@@ -117,10 +119,20 @@ pub fn rest_api_resources(config: &RestApiConfig) -> Result<Vec<Resource>, Error
             continue;
         }
         let hints = endpoint.hints.clone();
-        let source = source.clone();
-        let lazy_name = name.clone();
-        let items = Lazy::new(move || source.items(&lazy_name, true));
-        resources.push(hints.apply(Resource::try_new(name, items)));
+        let cursor = endpoint
+            .incremental
+            .as_ref()
+            .map(EndpointIncremental::cursor);
+        let state = ResourceState::default();
+        let items = {
+            let (source, name, state) = (source.clone(), name.clone(), state.clone());
+            Lazy::new(move || source.items(&name, true, Some(&state)))
+        };
+        let mut resource = hints.apply(Resource::try_new(name, items).with_state_handle(state));
+        if let Some(cursor) = cursor {
+            resource = resource.incremental(cursor);
+        }
+        resources.push(resource);
     }
     Ok(resources)
 }
@@ -140,7 +152,9 @@ fn resolve(
         paginator,
         data_selector,
         response_actions,
+        incremental,
     } = endpoint;
+    let mut incremental = incremental;
     let mut path = path.unwrap_or_else(|| name.to_owned());
     let method = match method.as_deref().map(str::to_ascii_uppercase).as_deref() {
         None | Some("GET") => Method::GET,
@@ -172,9 +186,19 @@ fn resolve(
                     placeholder
                 }
                 Some("incremental") => {
-                    return Err(format!(
-                        "endpoint.params.{param}: incremental parameters are not supported yet"
-                    ));
+                    if incremental.is_some() {
+                        return Err(format!(
+                            "endpoint.params.{param}: one incremental cursor per resource (endpoint.incremental is set too)"
+                        ));
+                    }
+                    let mut spec = spec.clone();
+                    spec.remove("type");
+                    spec.insert("start_param".into(), Value::String(param.clone()));
+                    let parsed: EndpointIncremental =
+                        serde_json::from_value(Value::Object(spec))
+                            .map_err(|e| format!("endpoint.params.{param}: {e}"))?;
+                    incremental = Some(parsed);
+                    continue;
                 }
                 _ => {
                     return Err(format!(
@@ -212,7 +236,14 @@ fn resolve(
     if let Some(json) = &json {
         json.placeholders(&mut placeholders);
     }
-    let mut parents: Vec<&str> = placeholders.iter().map(|p| p.resource.as_str()).collect();
+    let mut parents: Vec<&str> = placeholders
+        .iter()
+        .map(|p| p.resource.as_str())
+        .filter(|r| !r.is_empty())
+        .collect();
+    if incremental.is_none() && placeholders.iter().any(|p| p.resource.is_empty()) {
+        return Err("`{incremental.*}` placeholders need `endpoint.incremental`".into());
+    }
     parents.dedup();
     parents.sort_unstable();
     parents.dedup();
@@ -258,7 +289,11 @@ fn resolve(
         selector,
         actions: response_actions.unwrap_or_default().into(),
         parent,
-        placeholders,
+        placeholders: placeholders
+            .into_iter()
+            .filter(|p| !p.resource.is_empty())
+            .collect(),
+        incremental,
         include_from_parent,
         selected: settings.selected.unwrap_or(true),
         hints: settings.hints(),
@@ -313,14 +348,15 @@ impl Source {
             .ok_or_else(|| format!("resource `{name}` is not defined").into())
     }
 
-    /// The records of resource `name`; `tee` keeps a copy of what children need.
-    fn items(self: &Rc<Self>, name: &str, tee: bool) -> Items {
+    /// The records of resource `name`; `tee` keeps a copy of what children need; `state` is
+    /// the resource's own state when it is being extracted.
+    fn items(self: &Rc<Self>, name: &str, tee: bool, state: Option<&ResourceState>) -> Items {
         let endpoint = match self.endpoint(name) {
             Ok(e) => e,
             Err(e) => return Box::new(std::iter::once(Err(e))),
         };
         let items: Items = match &endpoint.parent {
-            None => match self.pages(endpoint, &ParentRecord::new()) {
+            None => match self.pages(endpoint, &ParentRecord::new(), state) {
                 Ok(pages) => Box::new(Records::new(pages, Vec::new())),
                 Err(e) => Box::new(std::iter::once(Err(e))),
             },
@@ -330,6 +366,7 @@ impl Source {
                 parents: self.parent_records(parent),
                 current: None,
                 parent_count: 0,
+                state: state.cloned(),
             }),
         };
         match (tee, self.spools.get(name), self.projections.get(name)) {
@@ -356,12 +393,46 @@ impl Source {
         }
         let fields = self.projections.get(parent).cloned().unwrap_or_default();
         Box::new(
-            self.items(parent, false)
+            self.items(parent, false, None)
                 .map(move |item| item.map(|item| project(&item, &fields))),
         )
     }
 
-    fn pages(&self, endpoint: &Endpoint, parent: &ParentRecord) -> Result<Pages, BoxError> {
+    fn pages(
+        &self,
+        endpoint: &Endpoint,
+        parent: &ParentRecord,
+        state: Option<&ResourceState>,
+    ) -> Result<Pages, BoxError> {
+        let mut with_cursor;
+        let mut parent = parent;
+        let mut cursor_params: Vec<(String, String)> = Vec::new();
+        if let Some(incremental) = &endpoint.incremental {
+            let cursor = incremental.cursor();
+            let fresh = ResourceState::default();
+            let state = state.unwrap_or(&fresh);
+            let start = cursor.start_value(state);
+            let last = state
+                .get("incremental")
+                .and_then(|i| i.get(&cursor.cursor_path).cloned())
+                .and_then(|c| c.get("last_value").cloned());
+            with_cursor = parent.clone();
+            for (key, value) in [
+                ("incremental.start_value", start.clone()),
+                ("incremental.last_value", last),
+                ("incremental.initial_value", cursor.initial_value.clone()),
+                ("incremental.end_value", cursor.end_value.clone()),
+            ] {
+                with_cursor.insert(key.into(), value.unwrap_or(Value::Null));
+            }
+            parent = &with_cursor;
+            if let (Some(param), Some(start)) = (&incremental.start_param, start) {
+                cursor_params.push((param.clone(), param_text(&start)));
+            }
+            if let (Some(param), Some(end)) = (&incremental.end_param, &cursor.end_value) {
+                cursor_params.push((param.clone(), param_text(end)));
+            }
+        }
         let path = endpoint.path.render(parent);
         let url = self.client.url(&path)?;
         let headers: IndexMap<String, String> = endpoint
@@ -384,6 +455,14 @@ impl Source {
             endpoint.actions.clone(),
             self.progress.clone(),
         ))
+    }
+}
+
+/// A cursor value as a query parameter: text as it is, anything else as JSON.
+fn param_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -453,6 +532,7 @@ struct Children {
     parents: ParentRecords,
     current: Option<Records>,
     parent_count: u64,
+    state: Option<ResourceState>,
 }
 
 impl Iterator for Children {
@@ -504,7 +584,10 @@ impl Children {
             };
             include.push((key, value.clone()));
         }
-        Ok(Records::new(self.source.pages(endpoint, parent)?, include))
+        Ok(Records::new(
+            self.source.pages(endpoint, parent, self.state.as_ref())?,
+            include,
+        ))
     }
 }
 
