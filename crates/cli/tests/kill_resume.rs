@@ -170,3 +170,92 @@ fn a_killed_load_is_finished_by_the_next_run_without_loss_or_duplicates() {
         "no kill landed after the extract; the test proves nothing"
     );
 }
+
+/// Appends rides with ids `from..from+n` to `path`.
+fn append_rides(path: &Path, from: u64, n: u64) {
+    let extra = path.with_extension("extra");
+    write_rides(&extra, from, n);
+    let mut text = std::fs::read(path).unwrap();
+    text.extend(std::fs::read(&extra).unwrap());
+    std::fs::write(path, text).unwrap();
+}
+
+#[test]
+fn a_killed_incremental_run_leaves_no_duplicate_and_no_gap() {
+    let pipeline_file = |root: &Path| {
+        let file = root.join("pipeline.toml");
+        std::fs::write(
+            &file,
+            r#"
+[pipeline]
+name = "crash"
+destination = "duckdb:crash.duckdb"
+pipelines_dir = "pipelines"
+
+[sources.files]
+type = "filesystem"
+
+[[sources.files.resources]]
+name = "rides"
+path = "rides.jsonl"
+incremental = { cursor_path = "id" }
+"#,
+        )
+        .unwrap();
+        file
+    };
+    let run = |root: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dltrs"));
+        cmd.arg("run").arg(pipeline_file(root));
+        cmd
+    };
+    // the time of an uninterrupted run, to spread the kills over it
+    let reference = Setup::new();
+    write_rides(&reference.root.join("rides.jsonl"), 0, FIRST);
+    let started = Instant::now();
+    assert!(
+        run(&reference.root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let full = started.elapsed();
+
+    for fraction in [0.1, 0.4, 0.7, 0.95] {
+        let setup = Setup::new();
+        let data = setup.root.join("rides.jsonl");
+        write_rides(&data, 0, FIRST);
+        let mut child = run(&setup.root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * fraction));
+        let _ = child.kill();
+        let _ = child.wait();
+        // the source grows between the runs
+        append_rides(&data, FIRST, SECOND);
+        let out = run(&setup.root).output().unwrap();
+        assert!(
+            out.status.success(),
+            "kill at {fraction}: the next run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // and a third run finds nothing new
+        let out = run(&setup.root).output().unwrap();
+        assert!(out.status.success());
+        let conn = duckdb::Connection::open(setup.root.join("crash.duckdb")).unwrap();
+        let total = FIRST + SECOND;
+        assert_eq!(
+            (
+                query_i64(&conn, "SELECT count(*) FROM crash_dataset.rides"),
+                query_i64(&conn, "SELECT count(DISTINCT id) FROM crash_dataset.rides"),
+                query_i64(&conn, "SELECT max(id) FROM crash_dataset.rides"),
+            ),
+            (total as i64, total as i64, total as i64 - 1),
+            "kill at {fraction}: rows lost or loaded twice"
+        );
+    }
+}

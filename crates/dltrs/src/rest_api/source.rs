@@ -446,6 +446,7 @@ impl Source {
                 .params
                 .insert(param.clone(), template.render(parent));
         }
+        request.params.extend(cursor_params);
         request.json = endpoint.json.as_ref().map(|j| j.render(parent));
         Ok(Pages::new(
             self.client.clone(),
