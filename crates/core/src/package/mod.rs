@@ -123,16 +123,27 @@ impl WorkingDir {
         let src = self.package_dir(from, load_id);
         let dst = self.package_dir(to, load_id);
         if dst.exists() {
-            remove_dir(&src)
+            self.delete(from, load_id)
         } else {
             fs::rename(&src, &dst).map_err(|e| PackageError::io(&src, e))?;
             sync_dir(dst.parent().unwrap_or(&dst))
         }
     }
 
-    /// Deletes a package in `stage` (a failed extract, or an aborted package).
+    /// Deletes a package in `stage` (a failed extract, or an aborted package). The package
+    /// leaves its stage in one rename into `tmp` and is removed from there, so a kill midway
+    /// never leaves half a package in a stage (`open` empties `tmp`).
     pub fn delete(&self, stage: Stage, load_id: &str) -> Result<(), PackageError> {
-        remove_dir(&self.package_dir(stage, load_id))
+        let dir = self.package_dir(stage, load_id);
+        let doomed = self
+            .packages()
+            .join("tmp")
+            .join(format!("{load_id}.{}.deleted", stage.dir_name()));
+        match fs::rename(&dir, &doomed) {
+            Ok(()) => remove_dir(&doomed),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(PackageError::io(&dir, e)),
+        }
     }
 
     /// Path of the stored schema `name`.
