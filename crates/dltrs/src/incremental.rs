@@ -334,7 +334,7 @@ impl Filter {
             }
             if order == Ordering::Equal
                 && self.last.as_ref() == Some(start)
-                && self.hashes.contains(&self.hash(&item))
+                && self.hashes.contains(&self.hash(&item)?)
             {
                 // loaded by an earlier run: it sat on that run's boundary
                 return Ok(Decision::Skip);
@@ -344,16 +344,16 @@ impl Filter {
             Some(last) => match newer(&cursor, last)? {
                 Ordering::Greater => {
                     self.new_last = Some(cursor);
-                    self.new_hashes = BTreeSet::from([self.hash(&item)]);
+                    self.new_hashes = BTreeSet::from([self.hash(&item)?]);
                 }
                 Ordering::Equal => {
-                    self.new_hashes.insert(self.hash(&item));
+                    self.new_hashes.insert(self.hash(&item)?);
                 }
                 Ordering::Less => {}
             },
             None => {
                 self.new_last = Some(cursor);
-                self.new_hashes = BTreeSet::from([self.hash(&item)]);
+                self.new_hashes = BTreeSet::from([self.hash(&item)?]);
             }
         }
         Ok(Decision::Keep)
@@ -386,26 +386,90 @@ impl Filter {
         self.state.set("incremental", Value::Object(incremental));
     }
 
-    /// The item's identity for boundary deduplication: its primary key, or all of it.
-    fn hash(&self, item: &Item<'_>) -> String {
+    /// The item's identity for boundary deduplication: its primary key, or all of it. A
+    /// missing key column is an error: every such item would look the same and new items on
+    /// the boundary would be skipped.
+    fn hash(&self, item: &Item<'_>) -> Result<String, BoxError> {
         let mut text = String::new();
         if self.keys.is_empty() {
             write_item_sorted(&mut text, item);
         } else {
-            let values: Vec<Value> = self
-                .keys
-                .iter()
-                .map(|k| match item {
-                    Item::Object(fields) => fields
-                        .iter()
-                        .find(|(name, _)| name == k)
-                        .map_or(Value::Null, |(_, v)| scalar(v)),
-                    _ => Value::Null,
-                })
-                .collect();
+            let mut values = Vec::with_capacity(self.keys.len());
+            for key in &self.keys {
+                let value = match item {
+                    Item::Object(fields) => fields.iter().find(|(name, _)| name == key),
+                    _ => None,
+                };
+                match value {
+                    Some((_, v)) if !v.is_null() => values.push(scalar(v)),
+                    _ => {
+                        return Err(format!(
+                            "item {} has no value in primary key column `{key}`, which identifies items on the incremental boundary; fix the primary key or the data",
+                            self.items
+                        )
+                        .into());
+                    }
+                }
+            }
             write_value_sorted(&mut text, &Value::Array(values));
         }
-        content_row_id(&text)
+        Ok(content_row_id(&text))
+    }
+}
+
+/// Items of a source that filters its own records (a REST resource whose children must see
+/// only the records that pass): the cursor's state is stored when the items end or stop.
+pub(crate) struct FilteredItems {
+    items: Box<dyn Iterator<Item = Result<Value, BoxError>>>,
+    filter: Filter,
+    done: bool,
+}
+
+impl FilteredItems {
+    pub(crate) fn new(
+        items: Box<dyn Iterator<Item = Result<Value, BoxError>>>,
+        filter: Filter,
+    ) -> Self {
+        FilteredItems {
+            items,
+            filter,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for FilteredItems {
+    type Item = Result<Value, BoxError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let item = match self.items.next() {
+                Some(Ok(item)) => item,
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                None => break,
+            };
+            let json = match serde_json::to_vec(&item) {
+                Ok(json) => json,
+                Err(e) => return Some(Err(e.into())),
+            };
+            match self.filter.decide(&json) {
+                Ok(Decision::Keep) => return Some(Ok(item)),
+                Ok(Decision::Skip) => {}
+                Ok(Decision::Stop) => break,
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        if !self.done {
+            self.done = true;
+            self.filter.finish();
+        }
+        None
     }
 }
 

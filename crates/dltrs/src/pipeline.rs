@@ -363,14 +363,23 @@ impl Pipeline {
             Some(Value::Object(map)) => map,
             _ => serde_json::Map::new(),
         };
+        let mut seen = std::collections::HashSet::new();
         for mut resource in resources {
             any = true;
+            let name = resource.name().to_string();
+            if !seen.insert(name.clone()) {
+                // two resources of one name would overwrite each other's state
+                return Err(Error::Config(format!(
+                    "two resources are named `{name}`; give each resource of a run its own name"
+                )));
+            }
             writer.begin_resource(resource.name(), resource.table(), resource.hints().clone())?;
             let mut count = 0u64;
-            let name = resource.name().to_string();
-            let failed = |count: u64, source| Error::Extract {
+            // items pulled from the source, kept or not: what error messages count
+            let mut pulled = 0u64;
+            let failed = |item: u64, source| Error::Extract {
                 resource: name.clone(),
-                item: count + 1,
+                item,
                 source,
             };
             let stored = resource_states
@@ -383,7 +392,7 @@ impl Pipeline {
                 Some(incremental) => Some(
                     incremental
                         .filter(resource.state().clone(), &resource.hints().primary_key)
-                        .map_err(|e| failed(0, e))?,
+                        .map_err(|e| failed(1, e))?,
                 ),
                 None => None,
             };
@@ -393,8 +402,9 @@ impl Pipeline {
                     buf.clear();
                     match next(&mut buf) {
                         Ok(true) => {
+                            pulled += 1;
                             if let Some(filter) = &mut filter {
-                                match filter.decide(&buf).map_err(|e| failed(count, e))? {
+                                match filter.decide(&buf).map_err(|e| failed(pulled, e))? {
                                     Decision::Keep => {}
                                     Decision::Skip => continue,
                                     Decision::Stop => break,
@@ -405,7 +415,7 @@ impl Pipeline {
                             progress.items(1);
                         }
                         Ok(false) => break,
-                        Err(source) => return Err(failed(count, source)),
+                        Err(source) => return Err(failed(pulled + 1, source)),
                     }
                 },
                 Items::Arrow(_) if filter.is_some() => {
@@ -421,7 +431,7 @@ impl Pipeline {
                             progress.items(batch.num_rows() as u64);
                         }
                         Ok(None) => break,
-                        Err(source) => return Err(failed(count, source)),
+                        Err(source) => return Err(failed(count + 1, source)),
                     }
                 },
             }

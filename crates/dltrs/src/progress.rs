@@ -113,7 +113,7 @@ impl Progress {
     }
 
     /// Counts one page of `bytes` fetched.
-    pub fn page(&self, bytes: u64, _records: u64) {
+    pub fn page(&self, bytes: u64) {
         if let Some(c) = &self.0 {
             c.pages.fetch_add(1, Ordering::Relaxed);
             c.bytes.fetch_add(bytes, Ordering::Relaxed);

@@ -337,3 +337,64 @@ fn endpoint_incremental_and_placeholders_send_the_start() {
     assert_eq!(info.row_counts().get("records"), Some(&4));
     assert_eq!(api.lock().unwrap().since_seen, [ts(20), ts(22)]);
 }
+
+#[test]
+fn children_of_an_incremental_parent_follow_only_its_new_records() {
+    let api: Shared = Arc::default();
+    api.lock().unwrap().records = (1..=3)
+        .map(|i| json!({"id": i, "updated_at": ts(i)}))
+        .collect();
+    let comment_calls = Arc::new(Mutex::new(Vec::<i64>::new()));
+    let calls = comment_calls.clone();
+    let router = api_router(api.clone()).route(
+        "/records/{id}/comments",
+        get(move |dltrs_testkit::server::axum::extract::Path(id): dltrs_testkit::server::axum::extract::Path<i64>| {
+            let calls = calls.clone();
+            async move {
+                calls.lock().unwrap().push(id);
+                Json(json!([{"comment_id": id * 10}]))
+            }
+        }),
+    );
+    let server = TestServer::start(router);
+    let config: RestApiConfig = serde_json::from_value(json!({
+        "client": {"base_url": server.url("/"),
+                   "paginator": {"type": "page_number", "base_page": 1, "total_path": false}},
+        "resources": [
+            {"name": "records", "primary_key": "id", "write_disposition": "merge",
+             "endpoint": {"path": "records", "params": {"since": {"type": "incremental",
+                 "cursor_path": "updated_at", "initial_value": ts(0)}}}},
+            {"name": "comments", "endpoint": {"path": "records/{resources.records.id}/comments",
+                 "paginator": "single_page"}},
+        ],
+    }))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let mut p = pipeline(dir.path(), "c", &db);
+    p.run(rest_api_resources(&config).unwrap()).unwrap();
+    assert_eq!(*comment_calls.lock().unwrap(), [1, 2, 3]);
+    api.lock()
+        .unwrap()
+        .records
+        .push(json!({"id": 4, "updated_at": ts(9)}));
+    let info = p.run(rest_api_resources(&config).unwrap()).unwrap();
+    // record 3 came back on the boundary and was skipped: its comments are not fetched again
+    assert_eq!(*comment_calls.lock().unwrap(), [1, 2, 3, 4]);
+    assert_eq!(info.row_counts().get("comments"), Some(&1));
+}
+
+#[test]
+fn a_missing_primary_key_on_the_boundary_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.duckdb");
+    let mut p = pipeline(dir.path(), "k", &db);
+    let err = p
+        .run([Resource::new("events", vec![json!({"ts": 1, "other": 2})])
+            .primary_key(["id"])
+            .incremental(Incremental::new("ts"))])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("no value in primary key column `id`"), "{err}");
+}

@@ -44,6 +44,8 @@ pub(crate) struct CsvItems {
     reader: csv::Reader<Box<dyn BufRead>>,
     name: String,
     headers: Vec<String>,
+    /// Each header as a JSON key with its colon (`"name":`), encoded once.
+    keys: Vec<Vec<u8>>,
     chunk: VecDeque<(csv::StringRecord, u64)>,
     kinds: Vec<Kind>,
     done: bool,
@@ -80,6 +82,7 @@ impl CsvItems {
         Ok(CsvItems {
             reader,
             name,
+            keys: Vec::new(),
             headers,
             chunk: VecDeque::new(),
             kinds: Vec::new(),
@@ -88,8 +91,8 @@ impl CsvItems {
     }
 
     fn fill(&mut self) -> Result<(), BoxError> {
-        let mut record = csv::StringRecord::new();
         while self.chunk.len() < CHUNK {
+            let mut record = csv::StringRecord::new();
             let line = self.reader.position().line();
             match self.reader.read_record(&mut record) {
                 Ok(true) => {}
@@ -111,7 +114,18 @@ impl CsvItems {
                 )
                 .into());
             }
-            self.chunk.push_back((record.clone(), line));
+            self.chunk.push_back((record, line));
+        }
+        if self.keys.len() != self.headers.len() {
+            self.keys = self
+                .headers
+                .iter()
+                .map(|h| {
+                    let mut key = serde_json::to_vec(h).unwrap_or_default();
+                    key.push(b':');
+                    key
+                })
+                .collect();
         }
         self.kinds = (0..self.headers.len())
             .map(|column| {
@@ -134,19 +148,22 @@ impl CsvItems {
             return Ok(false);
         };
         buf.push(b'{');
-        for (column, header) in self.headers.iter().enumerate() {
+        for (column, key) in self.keys.iter().enumerate() {
             if column > 0 {
                 buf.push(b',');
             }
-            serde_json::to_writer(&mut *buf, header)?;
-            buf.push(b':');
+            buf.extend_from_slice(key);
             let value = row.get(column).unwrap_or("");
             if value.is_empty() {
                 buf.extend_from_slice(b"null");
                 continue;
             }
             match self.kinds.get(column).copied().unwrap_or(Kind::Text) {
-                Kind::Int => buf.extend_from_slice(value.trim().as_bytes()),
+                // `+5` and `007` are integers to pandas but not JSON: write the number
+                Kind::Int => match value.trim().parse::<i64>() {
+                    Ok(i) => buf.extend_from_slice(itoa::Buffer::new().format(i).as_bytes()),
+                    Err(_) => buf.extend_from_slice(b"null"),
+                },
                 Kind::Float => match value.trim().parse::<f64>() {
                     Ok(f) if f.is_finite() => serde_json::to_writer(&mut *buf, &f)?,
                     _ => buf.extend_from_slice(b"null"),
@@ -236,8 +253,16 @@ mod tests {
             has_header: false,
             ..CsvOptions::default()
         };
-        let got = rows("1;a\n2;b\n", &options).unwrap_or_default();
-        assert_eq!(got, [r#"{"0":1,"1":"a"}"#, r#"{"0":2,"1":"b"}"#]);
+        let got = rows("1;a\n2;b\n+3;c\n007;d\n", &options).unwrap_or_default();
+        assert_eq!(
+            got,
+            [
+                r#"{"0":1,"1":"a"}"#,
+                r#"{"0":2,"1":"b"}"#,
+                r#"{"0":3,"1":"c"}"#,
+                r#"{"0":7,"1":"d"}"#
+            ]
+        );
         let err = rows("a,b\n1,2\n3,4,5\n", &CsvOptions::default())
             .err()
             .map(|e| e.to_string())

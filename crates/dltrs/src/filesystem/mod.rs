@@ -125,14 +125,21 @@ impl FileResourceConfig {
         }
     }
 
-    fn csv_options(&self) -> Result<CsvOptions, String> {
+    fn csv_options(&self, named: &str) -> Result<CsvOptions, String> {
+        let tsv = named
+            .split(['?', '#'])
+            .next()
+            .unwrap_or(named)
+            .to_ascii_lowercase()
+            .trim_end_matches(".gz")
+            .ends_with(".tsv");
         let byte = |c: Option<char>, what: &str, default: u8| match c {
             None => Ok(default),
             Some(c) if c.is_ascii() => Ok(c as u8),
             Some(c) => Err(format!("{what} must be one ASCII character, not {c:?}")),
         };
         Ok(CsvOptions {
-            delimiter: byte(self.delimiter, "delimiter", b',')?,
+            delimiter: byte(self.delimiter, "delimiter", if tsv { b'\t' } else { b',' })?,
             quote: byte(self.quote_char, "quote_char", b'"')?,
             has_header: self.has_header.unwrap_or(true),
         })
@@ -187,6 +194,7 @@ pub fn file_resource_with(
         (true, Source::Paths(_)) => Some(NewFiles {
             state: state.clone(),
             resource: config.name.clone(),
+            pending: std::cell::RefCell::new(None),
         }),
         (true, Source::Url(_)) => {
             return Err(bad(
@@ -214,7 +222,7 @@ pub fn file_resource_with(
             .hints()
             .apply(Resource::from_batches(config.name.clone(), batches)));
     }
-    let csv = config.csv_options().map_err(bad)?;
+    let csv = config.csv_options(named).map_err(bad)?;
     let mut files = Files {
         source: location,
         new_files,
@@ -354,6 +362,8 @@ impl Files {
 struct NewFiles {
     state: ResourceState,
     resource: String,
+    /// The state to store once every selected file was read.
+    pending: std::cell::RefCell<Option<serde_json::Value>>,
 }
 
 impl NewFiles {
@@ -431,15 +441,13 @@ impl NewFiles {
 
     fn pending_state(&self, newest: Option<i64>, names: Vec<String>) {
         // kept aside until every selected file was read
-        self.state.set(
-            "_new_files_pending",
-            serde_json::json!({"last_modified": newest, "names": names}),
-        );
+        *self.pending.borrow_mut() =
+            Some(serde_json::json!({"last_modified": newest, "names": names}));
     }
 
     /// Every selected file was read: the next run starts after them.
     fn commit(&self) {
-        if let Some(pending) = self.state.remove("_new_files_pending") {
+        if let Some(pending) = self.pending.borrow_mut().take() {
             self.state.set("new_files", pending);
         }
     }

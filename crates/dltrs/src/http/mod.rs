@@ -125,7 +125,14 @@ impl HttpClient {
     /// Sends `request`, retrying connection errors, timeouts, 429 and 5xx, and returns the
     /// response of the first success (2xx or 3xx) with its body unread.
     pub fn send(&self, request: &HttpRequest) -> Result<HttpResponse, HttpError> {
-        let mut attempt = Attempt::new(&self.config.retry);
+        self.send_counted(request, &mut Attempt::new(&self.config.retry))
+    }
+
+    fn send_counted(
+        &self,
+        request: &HttpRequest,
+        attempt: &mut Attempt<'_>,
+    ) -> Result<HttpResponse, HttpError> {
         loop {
             let wait = match self.send_once(request) {
                 Ok(response) if response.status().as_u16() < 400 => return Ok(response),
@@ -136,7 +143,7 @@ impl HttpClient {
                         let reason = format!("answered {}", status_text(response.status()));
                         match attempt.next_delay(server_wait) {
                             Some(delay) => delay,
-                            None => return Err(self.gave_up(request, &attempt, reason)),
+                            None => return Err(self.gave_up(request, attempt, reason)),
                         }
                     } else {
                         return Err(self.status_error(request, &mut response));
@@ -144,7 +151,7 @@ impl HttpClient {
                 }
                 Err(e) if transient(&e) => match attempt.next_delay(None) {
                     Some(delay) => delay,
-                    None => return Err(self.gave_up(request, &attempt, e.to_string())),
+                    None => return Err(self.gave_up(request, attempt, e.to_string())),
                 },
                 Err(e) => {
                     return Err(HttpError::Request {
@@ -159,7 +166,8 @@ impl HttpClient {
     }
 
     /// Sends `request` and reads the whole body (at most `limit` bytes). A body cut off
-    /// mid-way is retried like a failed connection, as the request can simply be sent again.
+    /// mid-way is retried like a failed connection, as the request can simply be sent again;
+    /// one count of attempts covers both.
     pub fn fetch(
         &self,
         request: &HttpRequest,
@@ -167,7 +175,7 @@ impl HttpClient {
     ) -> Result<(http::response::Parts, Vec<u8>), HttpError> {
         let mut attempt = Attempt::new(&self.config.retry);
         loop {
-            let response = self.send(request)?;
+            let response = self.send_counted(request, &mut attempt)?;
             let (parts, body) = response.into_parts();
             let mut bytes = Vec::new();
             let read = body
@@ -177,6 +185,13 @@ impl HttpClient {
                 .read_to_end(&mut bytes);
             match read {
                 Ok(_) => return Ok((parts, bytes)),
+                Err(_) if bytes.len() as u64 >= limit => {
+                    return Err(HttpError::Request {
+                        method: request.method.to_string(),
+                        url: self.show_url(&request.url),
+                        reason: format!("the response is larger than {limit} bytes"),
+                    });
+                }
                 Err(e) => {
                     let reason = format!("the body broke off after {} bytes: {e}", bytes.len());
                     match attempt.next_delay(None) {

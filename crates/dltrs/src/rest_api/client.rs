@@ -191,7 +191,18 @@ impl RestClient {
             return Url::parse(path).map_err(|e| format!("{path:?} is not a URL: {e}"));
         }
         let base = Url::parse(&self.base_url).map_err(|e| e.to_string())?;
-        base.join(path.trim_start_matches('/'))
+        let relative = path.trim_start_matches('/');
+        // `users:search` would read as a URL scheme; dlt joins paths as text
+        let relative = if relative
+            .split('/')
+            .next()
+            .is_some_and(|seg| seg.contains(':'))
+        {
+            format!("./{relative}")
+        } else {
+            relative.to_owned()
+        };
+        base.join(&relative)
             .map_err(|e| format!("path {path:?} does not join base_url: {e}"))
     }
 
@@ -287,7 +298,11 @@ impl RestClient {
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
             })
             .map_or(*default_expiration, Duration::from_secs);
-        *cached = Some((access.clone(), Instant::now() + lifetime));
+        // a lifetime too long to represent is as good as forever
+        let expiry = Instant::now()
+            .checked_add(lifetime)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(86_400 * 365));
+        *cached = Some((access.clone(), expiry));
         Ok(access)
     }
 }

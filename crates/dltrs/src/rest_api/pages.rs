@@ -1,7 +1,7 @@
 //! [`Pages`]: the pages of one paginated request, fetched in order, or several at once when
 //! their number is known from the first page (output order stays the page order).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 
@@ -43,8 +43,9 @@ fn fetch(
         Err(HttpError::Status { status, body, .. })
             if actions.iter().any(|a| {
                 a.action == ResponseActionKind::Ignore
+                    && (a.status_code.is_some() || a.content.is_some())
                     && a.status_code
-                        .is_some_and(|c| status.starts_with(&c.to_string()))
+                        .is_none_or(|c| status.starts_with(&c.to_string()))
                     && a.content.as_ref().is_none_or(|c| body.contains(c.as_str()))
             }) =>
         {
@@ -188,9 +189,17 @@ impl Pages {
             )
             .into());
         }
-        self.paginator.update_request(&mut self.request, &url);
+        if let Err(e) = self.paginator.update_request(&mut self.request, &url) {
+            self.done = true;
+            return Err(format!(
+                "page {} from {}: {e}",
+                self.fetched,
+                self.client.http.show_url(&url)
+            )
+            .into());
+        }
         let records = extract_records(json, &selector);
-        self.progress.page(bytes as u64, records.len() as u64);
+        self.progress.page(bytes as u64);
         if !self.paginator.has_next_page() {
             self.done = true;
         } else if let Some(range) = self.paginator.range()
@@ -219,7 +228,12 @@ type Outcome = (u64, Result<Fetched, String>);
 struct Parallel {
     range: Range,
     selector: JsonPath,
-    pending: VecDeque<(u64, RequestSpec)>,
+    /// The request of the next page to dispatch is made from this: pages are numbered as they
+    /// go, never listed up front (a total can be huge).
+    request: RequestSpec,
+    next_value: i64,
+    end: i64,
+    next_page: u64,
     jobs: Option<mpsc::Sender<Job>>,
     results: mpsc::Receiver<Outcome>,
     ready: BTreeMap<u64, Result<Fetched, String>>,
@@ -239,15 +253,11 @@ impl Parallel {
         actions: Arc<[ResponseAction]>,
         fetched: u64,
     ) -> Self {
-        let mut pending = VecDeque::new();
-        let mut value = range.current;
-        let mut page = fetched;
-        while value < end {
-            page += 1;
-            pending.push_back((page, range.request_at(request, value)));
-            value += range.step;
-        }
-        let workers = client.concurrency.min(pending.len()).max(1);
+        let remaining = (end.saturating_sub(range.current) / range.step.max(1)).saturating_add(1);
+        let workers = client
+            .concurrency
+            .min(usize::try_from(remaining).unwrap_or(usize::MAX))
+            .max(1);
         let (jobs, job_queue) = mpsc::channel::<Job>();
         let (done, results) = mpsc::channel::<Outcome>();
         let job_queue = Arc::new(Mutex::new(job_queue));
@@ -275,9 +285,12 @@ impl Parallel {
             });
         }
         Parallel {
+            request: request.clone(),
+            next_value: range.current,
+            end,
+            next_page: fetched + 1,
             range,
             selector,
-            pending,
             jobs: Some(jobs),
             results,
             ready: BTreeMap::new(),
@@ -294,9 +307,11 @@ impl Parallel {
         progress: &Progress,
     ) -> Result<Option<Vec<Value>>, BoxError> {
         loop {
-            while self.outstanding < self.window
-                && let Some((page, spec)) = self.pending.pop_front()
-            {
+            while self.outstanding < self.window && self.next_value < self.end {
+                let spec = self.range.request_at(&self.request, self.next_value);
+                let page = self.next_page;
+                self.next_value = self.next_value.saturating_add(self.range.step);
+                self.next_page += 1;
                 let request = client.prepare(&spec)?;
                 let Some(jobs) = &self.jobs else { break };
                 if jobs.send((page, request)).is_err() {
@@ -304,7 +319,7 @@ impl Parallel {
                 }
                 self.outstanding += 1;
             }
-            if self.pending.is_empty() {
+            if self.next_value >= self.end {
                 self.jobs = None;
             }
             if let Some(outcome) = self.ready.remove(&self.next) {
@@ -326,7 +341,7 @@ impl Parallel {
                         })?;
                         if stop {
                             // pages after an empty one are not part of the data
-                            self.pending.clear();
+                            self.next_value = self.end;
                             self.jobs = None;
                             self.outstanding = 0;
                             self.cancel.store(true, Ordering::Relaxed);
@@ -335,7 +350,7 @@ impl Parallel {
                             }
                         }
                         let records = extract_records(json, &self.selector);
-                        progress.page(bytes as u64, records.len() as u64);
+                        progress.page(bytes as u64);
                         if stop {
                             self.ready.clear();
                             self.next = u64::MAX;

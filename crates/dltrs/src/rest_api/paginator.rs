@@ -197,7 +197,8 @@ impl Paginator {
                 if cursor.stop_after_empty_page && empty {
                     cursor.has_next = false;
                 } else if let Some(has_more) = &cursor.has_more_path {
-                    cursor.has_next = read_has_more(has_more, response.json)?;
+                    // without a cursor there is no next page to ask for, whatever `has_more` says
+                    cursor.has_next &= read_has_more(has_more, response.json)?;
                 }
             }
             Paginator::JsonLink { path, next } => {
@@ -213,7 +214,11 @@ impl Paginator {
     }
 
     /// Points `request` at the next page.
-    pub(crate) fn update_request(&self, request: &mut RequestSpec, current_url: &Url) {
+    pub(crate) fn update_request(
+        &self,
+        request: &mut RequestSpec,
+        current_url: &Url,
+    ) -> Result<(), String> {
         match self {
             Paginator::Range(range) => range.set(request, range.current),
             Paginator::Cursor(cursor) => {
@@ -224,14 +229,15 @@ impl Paginator {
             Paginator::JsonLink { next, .. } | Paginator::HeaderLink { next, .. } => {
                 if let Some(next) = next {
                     // relative links resolve against the page they came from
-                    if let Ok(url) = current_url.join(next) {
-                        request.url = url;
-                        request.params.clear();
-                    }
+                    request.url = current_url
+                        .join(next)
+                        .map_err(|e| format!("the next page link {next:?} is not a URL: {e}"))?;
+                    request.params.clear();
                 }
             }
             Paginator::Auto | Paginator::Single { .. } => {}
         }
+        Ok(())
     }
 
     /// Whether another page follows.
@@ -376,16 +382,17 @@ impl Range {
             };
             self.total = Some(total);
         }
-        self.current += self.step;
+        self.current = self.current.saturating_add(self.step);
         if self
             .total
-            .is_some_and(|total| self.current >= total + self.base_index)
+            .is_some_and(|total| self.current >= total.saturating_add(self.base_index))
             || self.maximum.is_some_and(|max| self.current >= max)
         {
             self.has_next = false;
         }
         if let Some(path) = &self.has_more_path {
-            self.has_next = read_has_more(path, json)?;
+            // any stop condition wins: `has_more` does not restart what the total ended
+            self.has_next &= read_has_more(path, json)?;
         }
         Ok(())
     }

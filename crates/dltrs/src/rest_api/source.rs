@@ -52,6 +52,8 @@ struct Source {
     projections: HashMap<String, Vec<(String, JsonPath)>>,
     /// Per selected parent: its records as extracted, for its children.
     spools: HashMap<String, Rc<RefCell<Spool>>>,
+    /// Per resource: its state (loaded by the pipeline for the resources it extracts).
+    states: HashMap<String, ResourceState>,
     progress: Progress,
 }
 
@@ -103,11 +105,16 @@ pub fn rest_api_resources(config: &RestApiConfig) -> Result<Vec<Resource>, Error
         .filter(|parent| endpoints.get(*parent).is_some_and(|e| e.selected))
         .map(|parent| (parent.clone(), Rc::new(RefCell::new(Spool::default()))))
         .collect();
+    let states = endpoints
+        .keys()
+        .map(|name| (name.clone(), ResourceState::default()))
+        .collect();
     let source = Rc::new(Source {
         client,
         endpoints,
         projections,
         spools,
+        states,
         progress: Progress::global(),
     });
     let mut resources = Vec::new();
@@ -119,20 +126,14 @@ pub fn rest_api_resources(config: &RestApiConfig) -> Result<Vec<Resource>, Error
             continue;
         }
         let hints = endpoint.hints.clone();
-        let cursor = endpoint
-            .incremental
-            .as_ref()
-            .map(EndpointIncremental::cursor);
-        let state = ResourceState::default();
+        let state = source.states.get(&name).cloned().unwrap_or_default();
         let items = {
-            let (source, name, state) = (source.clone(), name.clone(), state.clone());
-            Lazy::new(move || source.items(&name, true, Some(&state)))
+            let (source, name) = (source.clone(), name.clone());
+            Lazy::new(move || source.items(&name, true))
         };
-        let mut resource = hints.apply(Resource::try_new(name, items).with_state_handle(state));
-        if let Some(cursor) = cursor {
-            resource = resource.incremental(cursor);
-        }
-        resources.push(resource);
+        // the incremental cursor is applied inside the source, before the records reach the
+        // children's spool: children must only see the parent records that are loaded
+        resources.push(hints.apply(Resource::try_new(name, items).with_state_handle(state)));
     }
     Ok(resources)
 }
@@ -244,7 +245,6 @@ fn resolve(
     if incremental.is_none() && placeholders.iter().any(|p| p.resource.is_empty()) {
         return Err("`{incremental.*}` placeholders need `endpoint.incremental`".into());
     }
-    parents.dedup();
     parents.sort_unstable();
     parents.dedup();
     let parent = match parents.as_slice() {
@@ -348,15 +348,15 @@ impl Source {
             .ok_or_else(|| format!("resource `{name}` is not defined").into())
     }
 
-    /// The records of resource `name`; `tee` keeps a copy of what children need; `state` is
-    /// the resource's own state when it is being extracted.
-    fn items(self: &Rc<Self>, name: &str, tee: bool, state: Option<&ResourceState>) -> Items {
+    /// The records of resource `name`, past its incremental cursor; `tee` keeps a copy of what
+    /// children need.
+    fn items(self: &Rc<Self>, name: &str, tee: bool) -> Items {
         let endpoint = match self.endpoint(name) {
             Ok(e) => e,
             Err(e) => return Box::new(std::iter::once(Err(e))),
         };
         let items: Items = match &endpoint.parent {
-            None => match self.pages(endpoint, &ParentRecord::new(), state) {
+            None => match self.pages(endpoint, &ParentRecord::new(), self.states.get(name)) {
                 Ok(pages) => Box::new(Records::new(pages, Vec::new())),
                 Err(e) => Box::new(std::iter::once(Err(e))),
             },
@@ -366,8 +366,23 @@ impl Source {
                 parents: self.parent_records(parent),
                 current: None,
                 parent_count: 0,
-                state: state.cloned(),
+                state: self.states.get(name).cloned(),
             }),
+        };
+        let items: Items = match (&endpoint.incremental, self.states.get(name)) {
+            (Some(incremental), Some(state)) => {
+                let key: Vec<String> = endpoint
+                    .hints
+                    .primary_key
+                    .as_ref()
+                    .map(|k| k.0.clone())
+                    .unwrap_or_default();
+                match incremental.cursor().filter(state.clone(), &key) {
+                    Ok(filter) => Box::new(crate::incremental::FilteredItems::new(items, filter)),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                }
+            }
+            _ => items,
         };
         match (tee, self.spools.get(name), self.projections.get(name)) {
             (true, Some(spool), Some(fields)) => Box::new(Tee {
@@ -393,7 +408,7 @@ impl Source {
         }
         let fields = self.projections.get(parent).cloned().unwrap_or_default();
         Box::new(
-            self.items(parent, false, None)
+            self.items(parent, false)
                 .map(move |item| item.map(|item| project(&item, &fields))),
         )
     }
