@@ -1,6 +1,7 @@
 //! Errors of the core stages. Each variant carries what a user needs to find the bad input.
 
 use crate::json::JsonError;
+use crate::schema::ContractEntity;
 use crate::types::DataType;
 
 /// A schema could not be read or written.
@@ -68,6 +69,29 @@ pub enum NormalizeError {
         /// 0-based position of the item among all items pushed to the normalizer.
         item: u64,
     },
+    /// The schema contract freezes the schema change this item needs.
+    #[error(
+        "table `{table}`, item {item}: {} is refused: the schema contract freezes {}{}; nothing of this run was loaded. To accept such data set `{} = \"evolve\"` (or `discard_row` / `discard_value` to leave it out)",
+        match column { Some(c) => format!("{} `{c}`", match entity { ContractEntity::DataType => "a new type for column", _ => "new column" }), None => "a new table".to_string() },
+        entity.as_str(),
+        value.as_ref().map(|v| format!(" (value {v})")).unwrap_or_default(),
+        entity.as_str()
+    )]
+    ContractViolation {
+        /// The table.
+        table: String,
+        /// The column (none for a new table).
+        column: Option<String>,
+        /// The entity the contract freezes.
+        entity: ContractEntity,
+        /// The value, truncated.
+        value: Option<String>,
+        /// 0-based position of the item among all items pushed to the normalizer.
+        item: u64,
+    },
+    /// The contract left the item out (internal: the normalizer counts it and goes on).
+    #[error("discarded by the schema contract")]
+    Discarded(Box<crate::normalize::NormalizeWarning>),
     /// A row of an Arrow source holds a value dltrs cannot normalize.
     #[error("table `{table}`: {reason}; cast the column to a supported type")]
     Unsupported {

@@ -31,5 +31,8 @@ pub use error::{NormalizeError, PackageError, SchemaError};
 pub use json::Item;
 pub use naming::{NamingConvention, SnakeCase};
 pub use normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer, TableBatch};
-pub use schema::{Column, Schema, SchemaChange, Table, TableHints, WriteDisposition};
+pub use schema::{
+    Column, ContractEntity, ContractMode, Schema, SchemaChange, SchemaContract, Table, TableHints,
+    WriteDisposition,
+};
 pub use types::DataType;

@@ -4,6 +4,7 @@ use std::fmt;
 
 use dltrs_core::SchemaChange;
 use dltrs_core::normalize::NormalizeWarning;
+use dltrs_core::schema::ContractEntity;
 use indexmap::IndexMap;
 use serde::Serialize;
 
@@ -148,6 +149,39 @@ impl fmt::Display for LoadInfo {
                         f,
                         "  warning: two keys of item {item} map to column {table}.{column}; the last value was kept"
                     )?,
+                    NormalizeWarning::ContractDiscarded {
+                        table,
+                        column,
+                        entity,
+                        mode,
+                        rows,
+                        values,
+                        first_item,
+                        example,
+                    } => {
+                        let what = match (entity, column) {
+                            (ContractEntity::Tables, _) | (_, None) => format!("new table {table}"),
+                            (ContractEntity::Columns, Some(c)) => format!("new column {table}.{c}"),
+                            (ContractEntity::DataType, Some(c)) => {
+                                format!("a new type for column {table}.{c}")
+                            }
+                        };
+                        let left_out = match (rows, values) {
+                            (0, v) => format!("{v} value(s)"),
+                            (r, 0) => format!("{r} row(s)"),
+                            (r, v) => format!("{r} row(s) and {v} value(s)"),
+                        };
+                        let example = example
+                            .as_ref()
+                            .map(|e| format!(", e.g. {e} in item {first_item}"))
+                            .unwrap_or_else(|| format!(", first in item {first_item}"));
+                        writeln!(
+                            f,
+                            "  contract: {left_out} left out ({}: {}) for {what}{example}",
+                            entity.as_str(),
+                            mode.as_str()
+                        )?
+                    }
                 }
             }
         }

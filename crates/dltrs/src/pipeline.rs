@@ -18,7 +18,7 @@ use dltrs_core::destination::{Destination, LoadOutcome};
 use dltrs_core::package::{
     ExtractWriter, NormalizedPackage, Stage, WorkingDir, new_load_id, normalize, write_atomic,
 };
-use dltrs_core::schema::Schema;
+use dltrs_core::schema::{Schema, SchemaContract};
 use dltrs_core::state::PipelineState;
 use dltrs_duckdb::DuckDb;
 use indexmap::IndexMap;
@@ -39,6 +39,7 @@ pub struct PipelineBuilder {
     dataset_name: Option<String>,
     pipelines_dir: Option<PathBuf>,
     destination: Option<Box<dyn Destination>>,
+    schema_contract: Option<SchemaContract>,
 }
 
 impl PipelineBuilder {
@@ -59,6 +60,13 @@ impl PipelineBuilder {
     /// default.
     pub fn destination(mut self, destination: impl Destination + 'static) -> Self {
         self.destination = Some(Box::new(destination));
+        self
+    }
+
+    /// The contract of every run: applies where a resource's (and its source's) contract
+    /// leaves an entity unset.
+    pub fn schema_contract(mut self, contract: SchemaContract) -> Self {
+        self.schema_contract = Some(contract);
         self
     }
 
@@ -90,6 +98,7 @@ impl PipelineBuilder {
             wd,
             destination,
             restored: None,
+            schema_contract: self.schema_contract.unwrap_or_default(),
         })
     }
 }
@@ -123,6 +132,8 @@ pub struct Pipeline {
     destination: Box<dyn Destination>,
     /// What [`Pipeline::restore_from_destination`] restored, reported by the next run.
     restored: Option<String>,
+    /// The contract of every run (under the resources' own).
+    schema_contract: SchemaContract,
 }
 
 /// What [`Pipeline::extract`] wrote.
@@ -142,6 +153,7 @@ impl Pipeline {
             dataset_name: None,
             pipelines_dir: None,
             destination: None,
+            schema_contract: None,
         }
     }
 
@@ -373,7 +385,16 @@ impl Pipeline {
                     "two resources are named `{name}`; give each resource of a run its own name"
                 )));
             }
-            writer.begin_resource(resource.name(), resource.table(), resource.hints().clone())?;
+            let resource_hints = match self.schema_contract.is_empty() {
+                true => resource.hints().clone(),
+                false => {
+                    let mut hints = resource.hints().clone();
+                    let own = hints.schema_contract.unwrap_or_default();
+                    hints.schema_contract = Some(own.or(self.schema_contract));
+                    hints
+                }
+            };
+            writer.begin_resource(resource.name(), resource.table(), resource_hints)?;
             let mut count = 0u64;
             // items pulled from the source, kept or not: what error messages count
             let mut pulled = 0u64;

@@ -4,7 +4,7 @@ use std::io::BufRead;
 
 use arrow_array::RecordBatch;
 use dltrs_core::json::stream::JsonItems;
-use dltrs_core::schema::{Column, MergeStrategy, TableHints, WriteDisposition};
+use dltrs_core::schema::{Column, MergeStrategy, SchemaContract, TableHints, WriteDisposition};
 use serde::Serialize;
 
 use crate::incremental::Incremental;
@@ -234,6 +234,23 @@ impl Resource {
     /// Levels of nesting unpacked into child tables; deeper values are stored as JSON.
     pub fn max_table_nesting(mut self, levels: u32) -> Self {
         self.hints.max_nesting = Some(levels);
+        self
+    }
+
+    /// What loads may change in this resource's tables (see [`SchemaContract`]); entities it
+    /// leaves unset follow the source's and the pipeline's contract.
+    pub fn schema_contract(mut self, contract: SchemaContract) -> Self {
+        self.hints.schema_contract = Some(contract);
+        self
+    }
+
+    /// Fills the entities the resource's contract leaves unset from `wider` (a source's or a
+    /// run's contract: the narrower setting wins).
+    pub fn schema_contract_under(mut self, wider: SchemaContract) -> Self {
+        if !wider.is_empty() {
+            let own = self.hints.schema_contract.unwrap_or_default();
+            self.hints.schema_contract = Some(own.or(wider));
+        }
         self
     }
 

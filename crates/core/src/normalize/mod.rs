@@ -32,7 +32,10 @@ pub use paths::EMPTY_KEY;
 use crate::error::NormalizeError;
 use crate::json::{Item, item_to_string, parse, write_item_sorted};
 use crate::naming::{NamingConvention, SnakeCase};
-use crate::schema::{Column, MergeStrategy, Schema, SchemaChange, Table, TableHints};
+use crate::schema::{
+    Column, ContractEntity, ContractMode, MergeStrategy, Schema, SchemaChange, SchemaContract,
+    Table, TableHints,
+};
 use crate::types::{DataType, Scalar, coerce, infer_type, value_type};
 use buffer::TableBuffer;
 use paths::{Interner, Paths, ROOT_PATH, TableCtx};
@@ -68,6 +71,58 @@ pub enum NormalizeWarning {
         /// Column name.
         column: String,
     },
+    /// The schema contract discarded items or values instead of changing the schema.
+    ContractDiscarded {
+        /// Table the schema change was for.
+        table: String,
+        /// The new column, or the variant column's base column (none for a new table).
+        column: Option<String>,
+        /// `tables`, `columns` or `data_type`.
+        entity: ContractEntity,
+        /// `discard_row` or `discard_value`.
+        mode: ContractMode,
+        /// Items (rows) left out.
+        rows: u64,
+        /// Values left out.
+        values: u64,
+        /// 0-based position of the first such item.
+        first_item: u64,
+        /// Its value, truncated.
+        example: Option<String>,
+    },
+}
+
+impl NormalizeWarning {
+    /// Adds `other` into `self` when both count discards of the same kind.
+    pub fn absorb(&mut self, other: &NormalizeWarning) -> bool {
+        match (self, other) {
+            (
+                NormalizeWarning::ContractDiscarded {
+                    table,
+                    column,
+                    entity,
+                    mode,
+                    rows,
+                    values,
+                    ..
+                },
+                NormalizeWarning::ContractDiscarded {
+                    table: t,
+                    column: c,
+                    entity: e,
+                    mode: m,
+                    rows: r,
+                    values: v,
+                    ..
+                },
+            ) if table == t && column == c && entity == e && mode == m => {
+                *rows += r;
+                *values += v;
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 /// The batches of one table produced by a flush.
@@ -109,6 +164,18 @@ pub struct RelationalNormalizer {
     seen: Vec<u64>,
     row_gen: u64,
     sys: SystemNames,
+    /// The run's contract, under each table's own.
+    default_contract: SchemaContract,
+    /// Effective contract per table context, computed on first use.
+    contracts: Vec<Option<SchemaContract>>,
+    /// Discards since the last flush, by (table, column, entity, mode).
+    discards: Vec<NormalizeWarning>,
+}
+
+/// What the contract says about one schema change.
+enum Verdict {
+    Allow,
+    SkipValue,
 }
 
 /// Interned ids of the `_dlt_*` column names.
@@ -215,7 +282,17 @@ impl RelationalNormalizer {
             seen: Vec::new(),
             row_gen: 0,
             sys,
+            default_contract: SchemaContract::default(),
+            contracts: Vec::new(),
+            discards: Vec::new(),
         }
+    }
+
+    /// The contract of the run: it applies where a table's own contract leaves an entity
+    /// unset.
+    pub fn set_default_contract(&mut self, contract: SchemaContract) {
+        self.default_contract = contract;
+        self.contracts.clear();
     }
 
     /// The schema as extended so far.
@@ -239,6 +316,7 @@ impl RelationalNormalizer {
         for ctx in &mut self.tables {
             ctx.needs_root_key = None;
         }
+        self.contracts.clear();
         self.schema
             .apply_hints(self.naming.as_ref(), table, hints, &mut self.changes)
     }
@@ -274,8 +352,109 @@ impl RelationalNormalizer {
         let mut stage = Stage::default();
         let result = self.normalize_item(&mut stage, root, fields, i64::from(max_nesting));
         self.items += 1;
-        result?;
+        match result {
+            Ok(()) => {}
+            // the contract left the item out: nothing of it is committed
+            Err(NormalizeError::Discarded(discard)) => {
+                self.record_discard(*discard);
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        }
         self.commit(&stage);
+        Ok(())
+    }
+
+    /// The contract governing table context `table`: its root table's own, over the run's.
+    fn contract_of(&mut self, table: usize) -> SchemaContract {
+        if let Some(Some(contract)) = self.contracts.get(table) {
+            return *contract;
+        }
+        let mut root = table;
+        while let Some(parent) = self.tables[root].parent {
+            root = parent;
+        }
+        let own = self
+            .schema
+            .table(&self.tables[root].name)
+            .and_then(|t| t.schema_contract)
+            .unwrap_or_default();
+        let contract = own.or(self.default_contract);
+        if self.contracts.len() < self.tables.len() {
+            self.contracts.resize(self.tables.len(), None);
+        }
+        self.contracts[table] = Some(contract);
+        contract
+    }
+
+    /// dlt's "new table": not in the schema, or no data loaded into it yet.
+    fn is_new_table(&self, table: usize) -> bool {
+        self.schema
+            .table(&self.tables[table].name)
+            .is_none_or(|t| t.normalizer.seen_data != Some(true))
+    }
+
+    /// A schema change the contract restricts: fails the run (`freeze`), leaves the item out
+    /// (`discard_row`, and `discard_value` of a table) or the value (`discard_value`).
+    fn refuse(
+        &mut self,
+        table: usize,
+        column: Option<&str>,
+        entity: ContractEntity,
+        mode: ContractMode,
+        value: Option<&Item<'_>>,
+    ) -> Result<Verdict, NormalizeError> {
+        let table_name = self.tables[table].name.clone();
+        let example = value.map(truncated);
+        match mode {
+            ContractMode::Evolve => Ok(Verdict::Allow),
+            ContractMode::Freeze => Err(NormalizeError::ContractViolation {
+                table: table_name,
+                column: column.map(str::to_owned),
+                entity,
+                value: example,
+                item: self.items,
+            }),
+            ContractMode::DiscardValue if entity != ContractEntity::Tables => {
+                self.record_discard(NormalizeWarning::ContractDiscarded {
+                    table: table_name,
+                    column: column.map(str::to_owned),
+                    entity,
+                    mode,
+                    rows: 0,
+                    values: 1,
+                    first_item: self.items,
+                    example,
+                });
+                Ok(Verdict::SkipValue)
+            }
+            _ => Err(NormalizeError::Discarded(Box::new(
+                NormalizeWarning::ContractDiscarded {
+                    table: table_name,
+                    column: column.map(str::to_owned),
+                    entity,
+                    mode,
+                    rows: 1,
+                    values: 0,
+                    first_item: self.items,
+                    example,
+                },
+            ))),
+        }
+    }
+
+    fn record_discard(&mut self, discard: NormalizeWarning) {
+        if !self.discards.iter_mut().any(|d| d.absorb(&discard)) {
+            self.discards.push(discard);
+        }
+    }
+
+    /// The `tables` contract for a row about to go into `table`.
+    fn check_table(&mut self, table: usize) -> Result<(), NormalizeError> {
+        let mode = self.contract_of(table).mode(ContractEntity::Tables);
+        if mode != ContractMode::Evolve && self.is_new_table(table) {
+            self.refuse(table, None, ContractEntity::Tables, mode, None)?;
+        }
         Ok(())
     }
 
@@ -303,6 +482,7 @@ impl RelationalNormalizer {
             });
         }
         let mut warnings = std::mem::take(&mut self.warnings);
+        warnings.append(&mut self.discards);
         let mut null_only: Vec<(usize, u32)> = self.null_only.drain().collect();
         null_only.sort_unstable();
         for (table_id, name) in null_only {
@@ -570,6 +750,7 @@ impl RelationalNormalizer {
     where
         'a: 'i,
     {
+        self.check_table(table)?;
         let item_no = self.items;
         let row = self.flatten(table, fields, r_lvl, item_no);
 
@@ -645,6 +826,7 @@ impl RelationalNormalizer {
         parent_id: &str,
         idx: usize,
     ) -> Result<(), NormalizeError> {
+        self.check_table(table)?;
         let start = stage.values.len();
         let column = self
             .paths
@@ -790,6 +972,23 @@ impl RelationalNormalizer {
             .table(&table_name)
             .and_then(|t| t.columns.get(self.names.name(name)))
             .cloned();
+        let complete = existing.as_ref().is_some_and(Column::is_complete);
+        if !complete && !self.names.name(name).starts_with("_dlt") {
+            let mode = self.contract_of(table).mode(ContractEntity::Columns);
+            // a table receiving its first data takes any column (dlt's rule)
+            if mode != ContractMode::Evolve && !self.is_new_table(table) {
+                let column = self.names.name(name).to_string();
+                if let Verdict::SkipValue = self.refuse(
+                    table,
+                    Some(&column),
+                    ContractEntity::Columns,
+                    mode,
+                    Some(value),
+                )? {
+                    return Ok(());
+                }
+            }
+        }
         let data_type = match existing.as_ref().and_then(|c| c.data_type) {
             Some(t) => t,
             None => infer_type(value).unwrap_or(DataType::Text),
@@ -835,8 +1034,21 @@ impl RelationalNormalizer {
                     .and_then(|c| c.data_type.map(|t| (t, c.decimal_scale())));
                 match existing {
                     Some((t, s)) => (None, t, s),
-                    // a variant's type is inferred again (a timestamp string stays a timestamp)
-                    None => (None, infer_type(value).unwrap_or(value_type), 9),
+                    None => {
+                        let mode = self.contract_of(table).mode(ContractEntity::DataType);
+                        if let Verdict::SkipValue = self.refuse(
+                            table,
+                            Some(&base),
+                            ContractEntity::DataType,
+                            mode,
+                            Some(value),
+                        )? {
+                            return Ok(());
+                        }
+                        // a variant's type is inferred again (a timestamp string stays a
+                        // timestamp)
+                        (None, infer_type(value).unwrap_or(value_type), 9)
+                    }
                 }
             }
         };

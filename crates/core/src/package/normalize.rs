@@ -335,7 +335,12 @@ impl<'a> TableFiles<'a> {
         warnings: &mut Vec<NormalizeWarning>,
     ) -> Result<(), PackageError> {
         changes.extend(chunk.changes);
-        warnings.extend(chunk.warnings);
+        for warning in chunk.warnings {
+            // contract discards are counted per kind over the whole package
+            if !warnings.iter_mut().any(|w| w.absorb(&warning)) {
+                warnings.push(warning);
+            }
+        }
         for table_batch in chunk.batches {
             let schema = table_batch.batch.schema();
             let index = match self.tables.iter().position(|t| t.name == table_batch.table) {

@@ -20,6 +20,8 @@ pub struct TableHints {
     pub max_nesting: Option<u32>,
     /// Declared columns; a declared type wins over inference.
     pub columns: Vec<Column>,
+    /// What loads may change in the table's schema.
+    pub schema_contract: Option<super::SchemaContract>,
 }
 
 impl Schema {
@@ -49,6 +51,9 @@ impl Schema {
         }
         if let Some(max_nesting) = hints.max_nesting {
             table.normalizer.max_nesting = Some(max_nesting);
+        }
+        if let Some(contract) = hints.schema_contract {
+            table.schema_contract = Some(contract);
         }
         let mut declared: Vec<Column> = Vec::new();
         for key in &hints.primary_key {

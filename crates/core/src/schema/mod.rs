@@ -5,6 +5,7 @@
 //! alters a column's type (values that do not fit go to variant columns).
 
 mod change;
+mod contract;
 mod hints;
 mod system;
 mod table;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 pub use change::SchemaChange;
+pub use contract::{ContractEntity, ContractMode, SchemaContract};
 pub use hints::TableHints;
 pub use system::{LOADS_TABLE, VERSION_TABLE, pipeline_state_table};
 pub use table::{Column, MergeStrategy, NormalizerHints, Table, WriteDisposition};

@@ -217,7 +217,10 @@ pub struct Table {
         skip_serializing_if = "NormalizerHints::is_empty"
     )]
     pub normalizer: NormalizerHints,
-    /// Other table keys dlt knows (`schema_contract`, `table_format`, ...), kept as they are.
+    /// What loads may change in this table (and its child tables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema_contract: Option<super::SchemaContract>,
+    /// Other table keys dlt knows (`table_format`, ...), kept as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,
 }

@@ -1,0 +1,171 @@
+//! Schema contracts: each mode of each entity, on a second run that would change the schema.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::path::Path;
+
+use dltrs::{ContractEntity, ContractMode, DuckDb, Pipeline, Resource, SchemaContract};
+use serde_json::{Value, json};
+
+fn columns(db: &Path, table: &str) -> Vec<String> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT column_name FROM information_schema.columns WHERE table_schema = 'c_dataset' AND table_name = ? ORDER BY ordinal_position")
+        .unwrap();
+    stmt.query_map([table], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .filter(|c| !c.starts_with("_dlt"))
+        .collect()
+}
+
+fn tables(db: &Path) -> Vec<String> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = 'c_dataset' AND table_name NOT LIKE '_dlt%' ORDER BY 1")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+fn ids(db: &Path) -> Vec<i64> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT id FROM c_dataset.t ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, i64>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// The second run's items for an entity: one item that changes the schema, one that does not.
+fn change(entity: ContractEntity) -> Vec<Value> {
+    match entity {
+        ContractEntity::Tables => vec![
+            json!({"id": 2, "n": 2, "tags": ["x"]}),
+            json!({"id": 3, "n": 3}),
+        ],
+        ContractEntity::Columns => vec![
+            json!({"id": 2, "n": 2, "extra": 5}),
+            json!({"id": 3, "n": 3}),
+        ],
+        ContractEntity::DataType => vec![json!({"id": 2, "n": "two"}), json!({"id": 3, "n": 3})],
+    }
+}
+
+fn contract(entity: ContractEntity, mode: ContractMode) -> SchemaContract {
+    let mut c = SchemaContract::default();
+    match entity {
+        ContractEntity::Tables => c.tables = Some(mode),
+        ContractEntity::Columns => c.columns = Some(mode),
+        ContractEntity::DataType => c.data_type = Some(mode),
+    }
+    c
+}
+
+#[test]
+fn every_mode_of_every_entity() {
+    for entity in [
+        ContractEntity::Tables,
+        ContractEntity::Columns,
+        ContractEntity::DataType,
+    ] {
+        for mode in [
+            ContractMode::Evolve,
+            ContractMode::Freeze,
+            ContractMode::DiscardRow,
+            ContractMode::DiscardValue,
+        ] {
+            let case = format!("{}={}", entity.as_str(), mode.as_str());
+            let dir = tempfile::tempdir().unwrap();
+            let db = dir.path().join("c.duckdb");
+            let mut p = Pipeline::builder("c")
+                .pipelines_dir(dir.path().join("pipelines"))
+                .destination(DuckDb::new(&db))
+                .build()
+                .unwrap();
+            p.run([Resource::new("t", vec![json!({"id": 1, "n": 1})])])
+                .unwrap();
+            let result =
+                p.run([Resource::new("t", change(entity)).schema_contract(contract(entity, mode))]);
+            let (new_table, new_column, variant) = (
+                tables(&db).contains(&"t__tags".to_string()),
+                columns(&db, "t").contains(&"extra".to_string()),
+                columns(&db, "t").contains(&"n__v_text".to_string()),
+            );
+            match mode {
+                ContractMode::Evolve => {
+                    result.unwrap();
+                    assert_eq!(ids(&db), [1, 2, 3], "{case}");
+                    let changed = match entity {
+                        ContractEntity::Tables => new_table,
+                        ContractEntity::Columns => new_column,
+                        ContractEntity::DataType => variant,
+                    };
+                    assert!(changed, "{case}: the schema did not evolve");
+                }
+                ContractMode::Freeze => {
+                    let err = result.err().map(|e| e.to_string()).unwrap_or_default();
+                    assert!(
+                        err.contains("refused: the schema contract freezes"),
+                        "{case}: {err}"
+                    );
+                    assert!(err.contains(entity.as_str()), "{case}: {err}");
+                    assert_eq!(ids(&db), [1], "{case}: the dataset changed");
+                    assert!(!new_table && !new_column && !variant, "{case}");
+                }
+                ContractMode::DiscardRow | ContractMode::DiscardValue => {
+                    let info = result.unwrap();
+                    assert!(
+                        !new_table && !new_column && !variant,
+                        "{case}: the schema changed"
+                    );
+                    let whole_item =
+                        mode == ContractMode::DiscardRow || entity == ContractEntity::Tables;
+                    let expected: &[i64] = if whole_item { &[1, 3] } else { &[1, 2, 3] };
+                    assert_eq!(ids(&db), expected, "{case}");
+                    let text = info.to_string();
+                    let counted = if whole_item {
+                        "1 row(s) left out"
+                    } else {
+                        "1 value(s) left out"
+                    };
+                    assert!(text.contains(counted), "{case}: {text}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn columns_of_a_table_receiving_its_first_data_are_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let mut p = Pipeline::builder("c")
+        .pipelines_dir(dir.path().join("pipelines"))
+        .destination(DuckDb::new(&db))
+        .schema_contract(SchemaContract::parse("columns=freeze").unwrap())
+        .build()
+        .unwrap();
+    // first data: any columns; later: none
+    p.run([Resource::new(
+        "t",
+        vec![json!({"id": 1, "n": 1}), json!({"id": 2, "m": 2})],
+    )])
+    .unwrap();
+    let err = p
+        .run([Resource::new("t", vec![json!({"id": 3, "k": 3})])])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("new column `k`"), "{err}");
+    // the resource's own contract wins over the pipeline's
+    p.run([Resource::new("t", vec![json!({"id": 3, "k": 3})])
+        .schema_contract(SchemaContract::parse("columns=evolve").unwrap())])
+        .unwrap();
+    assert!(columns(&db, "t").contains(&"k".to_string()));
+}
