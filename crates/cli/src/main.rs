@@ -12,7 +12,7 @@ use dltrs::filesystem;
 use dltrs::http::{HttpClient, HttpConfig, Redactor};
 use dltrs::progress::Progress;
 use dltrs::schema::TableHints;
-use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, WriteDisposition};
+use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, SchemaContract, WriteDisposition};
 
 /// Rows buffered before the normalizer is flushed, which bounds memory.
 const FLUSH_ROWS: usize = 50_000;
@@ -63,6 +63,11 @@ enum Command {
         /// Levels of nesting unpacked into child tables; deeper values are stored as JSON.
         #[arg(long)]
         max_table_nesting: Option<u32>,
+        /// What the load may change in the schema: a mode for all of tables, columns and
+        /// data_type (evolve, freeze, discard_row, discard_value), or
+        /// `tables=evolve,columns=freeze,data_type=discard_row`.
+        #[arg(long, value_parser = SchemaContract::parse)]
+        schema_contract: Option<SchemaContract>,
         /// Print the load info as JSON.
         #[arg(long)]
         json: bool,
@@ -170,6 +175,7 @@ fn run(cli: Cli) -> Result<()> {
             destination,
             pipelines_dir,
             max_table_nesting,
+            schema_contract,
             json,
         } => {
             let mut builder = Pipeline::builder(&pipeline_name);
@@ -194,6 +200,9 @@ fn run(cli: Cli) -> Result<()> {
                 .merge_key(merge_key);
             if let Some(levels) = max_table_nesting {
                 resource = resource.max_table_nesting(levels);
+            }
+            if let Some(contract) = schema_contract {
+                resource = resource.schema_contract(contract);
             }
             let info = pipeline.run([resource])?;
             if json {

@@ -41,6 +41,9 @@ pub struct PipelineSection {
     /// Where the working directory lives (`$DLTRS_PIPELINES_DIR` or `~/.dltrs/pipelines`).
     #[serde(default)]
     pub pipelines_dir: Option<String>,
+    /// The contract of every run, under the sources' and resources' own.
+    #[serde(default)]
+    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
 }
 
 /// `[sources.<name>]`.
@@ -59,6 +62,9 @@ pub struct SourceSection {
     /// The resources.
     #[serde(default)]
     pub resources: Vec<AnyResource>,
+    /// The contract of the source's resources, under their own.
+    #[serde(default)]
+    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
 }
 
 /// A source type.
@@ -121,6 +127,8 @@ struct ResourceTable {
     max_table_nesting: Option<u32>,
     #[serde(default)]
     columns: Option<IndexMap<String, ColumnConfig>>,
+    #[serde(default)]
+    schema_contract: Option<dltrs_core::schema::SchemaContract>,
 }
 
 impl<'de> Deserialize<'de> for AnyResource {
@@ -183,6 +191,7 @@ impl AnyResource {
                 columns: t.columns,
                 include_from_parent: t.include_from_parent,
                 selected: t.selected,
+                schema_contract: t.schema_contract,
             },
         })
     }
@@ -221,6 +230,7 @@ impl AnyResource {
             merge_key: t.merge_key,
             max_table_nesting: t.max_table_nesting,
             columns: t.columns,
+            schema_contract: t.schema_contract,
         })
     }
 }
@@ -264,6 +274,9 @@ impl Declared {
         if let Some(dir) = &section.pipelines_dir {
             builder = builder.pipelines_dir(self.base_dir.join(dir));
         }
+        if let Some(contract) = section.schema_contract {
+            builder = builder.schema_contract(contract);
+        }
         builder.build()
     }
 
@@ -288,7 +301,12 @@ impl Declared {
                             .map(|(i, r)| r.rest(&name, i))
                             .collect::<Result<_, _>>()?,
                     };
-                    resources.extend(rest_api_resources(&config)?);
+                    let contract = source.schema_contract.unwrap_or_default();
+                    resources.extend(
+                        rest_api_resources(&config)?
+                            .into_iter()
+                            .map(|r| r.schema_contract_under(contract)),
+                    );
                 }
                 SourceKind::Filesystem => {
                     if source.client.is_some() || source.resource_defaults.is_some() {
@@ -298,7 +316,10 @@ impl Declared {
                     }
                     for (i, resource) in source.resources.into_iter().enumerate() {
                         let config = resource.file(&name, i)?;
-                        resources.push(file_resource(&config, &self.base_dir)?);
+                        let contract = source.schema_contract.unwrap_or_default();
+                        resources.push(
+                            file_resource(&config, &self.base_dir)?.schema_contract_under(contract),
+                        );
                     }
                 }
             }

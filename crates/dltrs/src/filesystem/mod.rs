@@ -111,6 +111,9 @@ pub struct FileResourceConfig {
     /// Declared columns by name.
     #[serde(default)]
     pub columns: Option<IndexMap<String, ColumnConfig>>,
+    /// What loads may change in the resource's tables.
+    #[serde(default)]
+    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
 }
 
 impl FileResourceConfig {
@@ -122,6 +125,7 @@ impl FileResourceConfig {
             merge_key: self.merge_key.clone(),
             max_table_nesting: self.max_table_nesting,
             columns: self.columns.clone(),
+            schema_contract: self.schema_contract,
         }
     }
 

@@ -638,6 +638,8 @@ pub struct TableHintsConfig {
     pub max_table_nesting: Option<u32>,
     /// Declared columns by name.
     pub columns: Option<IndexMap<String, ColumnConfig>>,
+    /// What loads may change in the resource's tables.
+    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
 }
 
 impl TableHintsConfig {
@@ -663,6 +665,9 @@ impl TableHintsConfig {
         }
         for (name, column) in self.columns.iter().flatten() {
             resource = resource.column(column.to_column(name));
+        }
+        if let Some(contract) = self.schema_contract {
+            resource = resource.schema_contract(contract);
         }
         resource
     }
@@ -704,6 +709,10 @@ pub struct ResourceSettings {
     /// `false`: extracted for its children, not loaded.
     #[serde(default)]
     pub selected: Option<bool>,
+    /// What loads may change in the resource's tables: a mode, or
+    /// `{tables = ..., columns = ..., data_type = ...}`.
+    #[serde(default)]
+    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
 }
 
 impl ResourceSettings {
@@ -734,6 +743,10 @@ impl ResourceSettings {
                 .include_from_parent
                 .or_else(|| defaults.include_from_parent.clone()),
             selected: self.selected.or(defaults.selected),
+            schema_contract: match (self.schema_contract, defaults.schema_contract) {
+                (Some(mine), Some(theirs)) => Some(mine.or(theirs)),
+                (mine, theirs) => mine.or(theirs),
+            },
         }
     }
 
@@ -746,6 +759,7 @@ impl ResourceSettings {
             merge_key: self.merge_key.clone(),
             max_table_nesting: self.max_table_nesting,
             columns: self.columns.clone(),
+            schema_contract: self.schema_contract,
         }
     }
 }
