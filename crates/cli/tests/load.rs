@@ -243,16 +243,39 @@ fn schema_contracts_from_the_command_line() {
     let env = Env::new();
     let first = env.write("first.jsonl", b"{\"id\": 1, \"n\": 1}\n");
     ok(&env.load(&first, &["--table", "t"]));
-    let second = env.write("second.jsonl", b"{\"id\": 2, \"n\": 2, \"extra\": 5}\n{\"id\": 3, \"n\": 3}\n");
-    let out = env.load(&second, &["--table", "t", "--schema-contract", "columns=freeze"]);
+    let second = env.write(
+        "second.jsonl",
+        b"{\"id\": 2, \"n\": 2, \"extra\": 5}\n{\"id\": 3, \"n\": 3}\n",
+    );
+    let out = env.load(
+        &second,
+        &["--table", "t", "--schema-contract", "columns=freeze"],
+    );
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("new column `extra` is refused"), "{err}");
-    assert_eq!(env.query("SELECT id::VARCHAR FROM dltrs_dataset.t ORDER BY id"), ["1"]);
-    let stdout = ok(&env.load(&second, &["--table", "t", "--schema-contract", "discard_row"]));
-    assert!(stdout.contains("1 row(s) left out (columns: discard_row)"), "{stdout}");
-    assert_eq!(env.query("SELECT id::VARCHAR FROM dltrs_dataset.t ORDER BY id"), ["1", "3"]);
-    let out = env.load(&second, &["--table", "t", "--schema-contract", "colums=freeze"]);
+    assert_eq!(
+        env.query("SELECT id::VARCHAR FROM dltrs_dataset.t ORDER BY id"),
+        ["1"]
+    );
+    let stdout = ok(&env.load(
+        &second,
+        &["--table", "t", "--schema-contract", "discard_row"],
+    ));
+    assert!(
+        stdout.contains("1 row(s) left out (columns: discard_row)"),
+        "{stdout}"
+    );
+    assert_eq!(
+        env.query("SELECT id::VARCHAR FROM dltrs_dataset.t ORDER BY id"),
+        ["1", "3"]
+    );
+    let out = env.load(
+        &second,
+        &["--table", "t", "--schema-contract", "colums=freeze"],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown schema contract entity `colums`"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unknown schema contract entity `colums`")
+    );
 }

@@ -129,6 +129,8 @@ struct ResourceTable {
     columns: Option<IndexMap<String, ColumnConfig>>,
     #[serde(default)]
     schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    #[serde(default)]
+    quarantine: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for AnyResource {
@@ -192,6 +194,7 @@ impl AnyResource {
                 include_from_parent: t.include_from_parent,
                 selected: t.selected,
                 schema_contract: t.schema_contract,
+                quarantine: t.quarantine,
             },
         })
     }
@@ -231,6 +234,7 @@ impl AnyResource {
             max_table_nesting: t.max_table_nesting,
             columns: t.columns,
             schema_contract: t.schema_contract,
+            quarantine: t.quarantine,
         })
     }
 }

@@ -244,6 +244,13 @@ impl Resource {
         self
     }
 
+    /// Keeps the items and values the schema contract discards in `<table>__rejected` (the
+    /// item as JSON, the refused change and why), so nothing is silently lost.
+    pub fn quarantine(mut self, on: bool) -> Self {
+        self.hints.quarantine = Some(on);
+        self
+    }
+
     /// Fills the entities the resource's contract leaves unset from `wider` (a source's or a
     /// run's contract: the narrower setting wins).
     pub fn schema_contract_under(mut self, wider: SchemaContract) -> Self {

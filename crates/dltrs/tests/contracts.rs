@@ -169,3 +169,64 @@ fn columns_of_a_table_receiving_its_first_data_are_free() {
         .unwrap();
     assert!(columns(&db, "t").contains(&"k".to_string()));
 }
+
+#[test]
+fn discarded_items_and_values_go_to_the_quarantine_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let mut p = Pipeline::builder("c")
+        .pipelines_dir(dir.path().join("pipelines"))
+        .destination(DuckDb::new(&db))
+        .build()
+        .unwrap();
+    p.run([Resource::new("t", vec![json!({"id": 1, "n": 1})])])
+        .unwrap();
+    let items = vec![
+        json!({"id": 2, "n": 2, "extra": "x"}),
+        json!({"id": 3, "n": "three"}),
+        json!({"id": 4, "n": 4}),
+    ];
+    let info = p
+        .run([Resource::new("t", items)
+            .schema_contract(
+                SchemaContract::parse("columns=discard_row,data_type=discard_value").unwrap(),
+            )
+            .quarantine(true)])
+        .unwrap();
+    assert_eq!(ids(&db), [1, 3, 4]);
+    assert_eq!(info.row_counts().get("t__rejected"), Some(&2));
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT item, coalesce(\"column\", ''), entity, mode, _dlt_load_id IS NOT NULL FROM c_dataset.t__rejected ORDER BY item")
+        .unwrap();
+    let rows: Vec<(String, String, String, String, bool)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                r#"{"id":2,"n":2,"extra":"x"}"#.into(),
+                "extra".into(),
+                "columns".into(),
+                "discard_row".into(),
+                true
+            ),
+            (
+                r#"{"id":3,"n":"three"}"#.into(),
+                "n".into(),
+                "data_type".into(),
+                "discard_value".into(),
+                true
+            ),
+        ]
+    );
+    let n: Option<i64> = conn
+        .query_row("SELECT n FROM c_dataset.t WHERE id = 3", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, None);
+}

@@ -170,6 +170,10 @@ pub struct RelationalNormalizer {
     contracts: Vec<Option<SchemaContract>>,
     /// Discards since the last flush, by (table, column, entity, mode).
     discards: Vec<NormalizeWarning>,
+    /// Discards of the item being normalized, for the quarantine table.
+    rejects: Vec<NormalizeWarning>,
+    /// Quarantine tables: no contract applies to them.
+    quarantine_tables: HashSet<String>,
 }
 
 /// What the contract says about one schema change.
@@ -285,6 +289,8 @@ impl RelationalNormalizer {
             default_contract: SchemaContract::default(),
             contracts: Vec::new(),
             discards: Vec::new(),
+            rejects: Vec::new(),
+            quarantine_tables: HashSet::new(),
         }
     }
 
@@ -352,17 +358,78 @@ impl RelationalNormalizer {
         let mut stage = Stage::default();
         let result = self.normalize_item(&mut stage, root, fields, i64::from(max_nesting));
         self.items += 1;
+        let rejects = std::mem::take(&mut self.rejects);
         match result {
-            Ok(()) => {}
+            Ok(()) => self.commit(&stage),
             // the contract left the item out: nothing of it is committed
             Err(NormalizeError::Discarded(discard)) => {
                 self.record_discard(*discard);
-                return Ok(());
             }
             Err(e) => return Err(e),
         }
-        self.commit(&stage);
+        drop(stage);
+        let root_name = self.tables[root].name.clone();
+        let quarantine = self
+            .schema
+            .table(&root_name)
+            .is_some_and(|t| t.normalizer.quarantine == Some(true));
+        if quarantine {
+            for reject in rejects {
+                self.quarantine(&root_name, item, &reject)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Keeps an item (or the item of a value) the contract discarded in `<table>__rejected`:
+    /// the item as JSON, what was refused and why.
+    fn quarantine(
+        &mut self,
+        root: &str,
+        item: &Item<'_>,
+        reject: &NormalizeWarning,
+    ) -> Result<(), NormalizeError> {
+        let NormalizeWarning::ContractDiscarded {
+            table,
+            column,
+            entity,
+            mode,
+            ..
+        } = reject
+        else {
+            return Ok(());
+        };
+        let name = format!("{root}__rejected");
+        self.quarantine_tables.insert(name.clone());
+        let text = |s: &str| Item::Str(Cow::Owned(s.to_owned()));
+        let reason = match column {
+            Some(c) => format!(
+                "{}: {} refused a change of {table}.{c}",
+                entity.as_str(),
+                mode.as_str()
+            ),
+            None => format!(
+                "{}: {} refused new table {table}",
+                entity.as_str(),
+                mode.as_str()
+            ),
+        };
+        let row = Item::Object(vec![
+            (Cow::Borrowed("item"), text(&item_to_string(item))),
+            (Cow::Borrowed("table"), text(table)),
+            (
+                Cow::Borrowed("column"),
+                column.as_deref().map_or(Item::Null, text),
+            ),
+            (Cow::Borrowed("entity"), text(entity.as_str())),
+            (Cow::Borrowed("mode"), text(mode.as_str())),
+            (Cow::Borrowed("reason"), text(&reason)),
+        ]);
+        let items = self.items;
+        let result = self.push(&name, &row);
+        // the quarantine row is not an item of the source
+        self.items = items;
+        result
     }
 
     /// The contract governing table context `table`: its root table's own, over the run's.
@@ -374,12 +441,17 @@ impl RelationalNormalizer {
         while let Some(parent) = self.tables[root].parent {
             root = parent;
         }
-        let own = self
-            .schema
-            .table(&self.tables[root].name)
-            .and_then(|t| t.schema_contract)
-            .unwrap_or_default();
-        let contract = own.or(self.default_contract);
+        let root_name = &self.tables[root].name;
+        let contract = if self.quarantine_tables.contains(root_name) {
+            SchemaContract::all(ContractMode::Evolve)
+        } else {
+            let own = self
+                .schema
+                .table(root_name)
+                .and_then(|t| t.schema_contract)
+                .unwrap_or_default();
+            own.or(self.default_contract)
+        };
         if self.contracts.len() < self.tables.len() {
             self.contracts.resize(self.tables.len(), None);
         }
@@ -416,7 +488,7 @@ impl RelationalNormalizer {
                 item: self.items,
             }),
             ContractMode::DiscardValue if entity != ContractEntity::Tables => {
-                self.record_discard(NormalizeWarning::ContractDiscarded {
+                let discard = NormalizeWarning::ContractDiscarded {
                     table: table_name,
                     column: column.map(str::to_owned),
                     entity,
@@ -425,11 +497,13 @@ impl RelationalNormalizer {
                     values: 1,
                     first_item: self.items,
                     example,
-                });
+                };
+                self.rejects.push(discard.clone());
+                self.record_discard(discard);
                 Ok(Verdict::SkipValue)
             }
-            _ => Err(NormalizeError::Discarded(Box::new(
-                NormalizeWarning::ContractDiscarded {
+            _ => {
+                let discard = NormalizeWarning::ContractDiscarded {
                     table: table_name,
                     column: column.map(str::to_owned),
                     entity,
@@ -438,8 +512,10 @@ impl RelationalNormalizer {
                     values: 0,
                     first_item: self.items,
                     example,
-                },
-            ))),
+                };
+                self.rejects.push(discard.clone());
+                Err(NormalizeError::Discarded(Box::new(discard)))
+            }
         }
     }
 

@@ -268,6 +268,20 @@ fn write_package(
     let chunk = flush(&mut normalizer, load_id)?;
     out.write(chunk, &mut changes, &mut warnings)?;
     let tables = out.finish()?;
+    // root tables no resource names (quarantine tables) are appended to
+    for table in &tables {
+        let is_root = normalizer
+            .schema()
+            .table(&table.name)
+            .is_some_and(|t| t.parent.is_none());
+        if is_root && !roots.iter().any(|r| r.name == table.name) {
+            roots.push(RootTable {
+                name: table.name.clone(),
+                write_disposition: WriteDisposition::Append,
+                resource: table.name.clone(),
+            });
+        }
+    }
     let mut schema = normalizer.into_schema();
     schema.mark_seen_data(tables.iter().map(|t| t.name.as_str()));
     if extracted.state.is_some() && schema.table(STATE_TABLE).is_none() {

@@ -22,6 +22,8 @@ pub struct TableHints {
     pub columns: Vec<Column>,
     /// What loads may change in the table's schema.
     pub schema_contract: Option<super::SchemaContract>,
+    /// Keep what the contract discards in `<table>__rejected`.
+    pub quarantine: Option<bool>,
 }
 
 impl Schema {
@@ -54,6 +56,9 @@ impl Schema {
         }
         if let Some(contract) = hints.schema_contract {
             table.schema_contract = Some(contract);
+        }
+        if let Some(quarantine) = hints.quarantine {
+            table.normalizer.quarantine = Some(quarantine);
         }
         let mut declared: Vec<Column> = Vec::new();
         for key in &hints.primary_key {

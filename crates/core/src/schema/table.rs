@@ -172,6 +172,9 @@ pub struct NormalizerHints {
     /// Set once the table received data in a completed load.
     #[serde(rename = "seen-data", default, skip_serializing_if = "Option::is_none")]
     pub seen_data: Option<bool>,
+    /// dltrs: items and values a schema contract discards are kept in `<table>__rejected`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quarantine: Option<bool>,
     /// Other normalizer keys, kept as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -179,7 +182,10 @@ pub struct NormalizerHints {
 
 impl NormalizerHints {
     fn is_empty(&self) -> bool {
-        self.max_nesting.is_none() && self.seen_data.is_none() && self.other.is_empty()
+        self.max_nesting.is_none()
+            && self.seen_data.is_none()
+            && self.quarantine.is_none()
+            && self.other.is_empty()
     }
 }
 

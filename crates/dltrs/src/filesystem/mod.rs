@@ -114,6 +114,9 @@ pub struct FileResourceConfig {
     /// What loads may change in the resource's tables.
     #[serde(default)]
     pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    /// Keep what the contract discards in `<table>__rejected`.
+    #[serde(default)]
+    pub quarantine: Option<bool>,
 }
 
 impl FileResourceConfig {
@@ -126,6 +129,7 @@ impl FileResourceConfig {
             max_table_nesting: self.max_table_nesting,
             columns: self.columns.clone(),
             schema_contract: self.schema_contract,
+            quarantine: self.quarantine,
         }
     }
 

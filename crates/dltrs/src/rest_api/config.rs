@@ -640,6 +640,8 @@ pub struct TableHintsConfig {
     pub columns: Option<IndexMap<String, ColumnConfig>>,
     /// What loads may change in the resource's tables.
     pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    /// Keep what the contract discards in `<table>__rejected`.
+    pub quarantine: Option<bool>,
 }
 
 impl TableHintsConfig {
@@ -668,6 +670,9 @@ impl TableHintsConfig {
         }
         if let Some(contract) = self.schema_contract {
             resource = resource.schema_contract(contract);
+        }
+        if let Some(on) = self.quarantine {
+            resource = resource.quarantine(on);
         }
         resource
     }
@@ -713,6 +718,9 @@ pub struct ResourceSettings {
     /// `{tables = ..., columns = ..., data_type = ...}`.
     #[serde(default)]
     pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    /// Keep what the contract discards in `<table>__rejected`.
+    #[serde(default)]
+    pub quarantine: Option<bool>,
 }
 
 impl ResourceSettings {
@@ -747,6 +755,7 @@ impl ResourceSettings {
                 (Some(mine), Some(theirs)) => Some(mine.or(theirs)),
                 (mine, theirs) => mine.or(theirs),
             },
+            quarantine: self.quarantine.or(defaults.quarantine),
         }
     }
 
@@ -760,6 +769,7 @@ impl ResourceSettings {
             max_table_nesting: self.max_table_nesting,
             columns: self.columns.clone(),
             schema_contract: self.schema_contract,
+            quarantine: self.quarantine,
         }
     }
 }
