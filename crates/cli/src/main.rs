@@ -68,6 +68,15 @@ enum Command {
         /// `tables=evolve,columns=freeze,data_type=discard_row`.
         #[arg(long, value_parser = SchemaContract::parse)]
         schema_contract: Option<SchemaContract>,
+        /// Keep what the schema contract discards in `<table>__rejected`.
+        #[arg(long)]
+        quarantine: bool,
+        /// Append schema evolution alerts (new tables, columns, discards) to this JSONL file.
+        #[arg(long)]
+        alerts_jsonl: Option<PathBuf>,
+        /// POST schema evolution alerts as JSON to this URL.
+        #[arg(long)]
+        alerts_webhook: Option<String>,
         /// Print the load info as JSON.
         #[arg(long)]
         json: bool,
@@ -176,6 +185,9 @@ fn run(cli: Cli) -> Result<()> {
             pipelines_dir,
             max_table_nesting,
             schema_contract,
+            quarantine,
+            alerts_jsonl,
+            alerts_webhook,
             json,
         } => {
             let mut builder = Pipeline::builder(&pipeline_name);
@@ -204,7 +216,17 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(contract) = schema_contract {
                 resource = resource.schema_contract(contract);
             }
+            if quarantine {
+                resource = resource.quarantine(true);
+            }
             let info = pipeline.run([resource])?;
+            let sinks = dltrs::alerts::AlertSinks {
+                jsonl: alerts_jsonl,
+                webhook: alerts_webhook,
+            };
+            if let Err(e) = dltrs::alerts::send(&info, &sinks) {
+                eprintln!("warning: {e}");
+            }
             if json {
                 println!("{}", info.to_json());
             } else {
@@ -223,6 +245,7 @@ fn run(cli: Cli) -> Result<()> {
                 declared.file.pipeline.pipelines_dir = Some(dir.display().to_string());
             }
             let mut pipeline = declared.pipeline()?;
+            let sinks = declared.alert_sinks();
             let resources = declared.resources()?;
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;
@@ -230,6 +253,9 @@ fn run(cli: Cli) -> Result<()> {
             let result = pipeline.run(resources);
             drop(report);
             let info = result?;
+            if let Err(e) = dltrs::alerts::send(&info, &sinks) {
+                eprintln!("warning: {e}");
+            }
             if json {
                 println!("{}", info.to_json());
             } else {

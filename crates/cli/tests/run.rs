@@ -183,3 +183,68 @@ endpoint = { path = "a", paginator = { type = "offset", limit = 10, offest = 5 }
         "{err}"
     );
 }
+
+#[test]
+fn schema_alerts_go_to_a_jsonl_file_and_a_webhook() {
+    use dltrs_testkit::server::axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = received.clone();
+    let server = TestServer::start(Router::new().route(
+        "/hook",
+        post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.jsonl"), "{\"id\": 1}\n").unwrap();
+    let toml = format!(
+        r#"
+[pipeline]
+name = "alerts"
+destination = "duckdb:alerts.duckdb"
+alerts = {{ jsonl = "alerts.jsonl", webhook = "{hook}" }}
+
+[sources.files]
+type = "filesystem"
+
+[[sources.files.resources]]
+name = "things"
+path = "a.jsonl"
+"#,
+        hook = server.url("/hook")
+    );
+    let out = run(dir.path(), &toml, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the same data again changes nothing: no alert
+    std::fs::write(dir.path().join("a.jsonl"), "{\"id\": 2}\n").unwrap();
+    assert!(run(dir.path(), &toml, &[]).status.success());
+    // a new column is an alert
+    std::fs::write(
+        dir.path().join("a.jsonl"),
+        "{\"id\": 3, \"colour\": \"red\"}\n",
+    )
+    .unwrap();
+    assert!(run(dir.path(), &toml, &[]).status.success());
+    let lines: Vec<Value> = std::fs::read_to_string(dir.path().join("alerts.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_eq!(lines[0]["schema_changes"][0]["change"], "new_table");
+    assert_eq!(lines[1]["schema_changes"][0]["column"], "colour");
+    let bodies = received.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2);
+    let last: Value = serde_json::from_str(&bodies[1]).unwrap();
+    assert_eq!(last["alerts"][0]["pipeline_name"], "alerts");
+    assert_eq!(last["alerts"][0]["schema_changes"][0]["column"], "colour");
+}

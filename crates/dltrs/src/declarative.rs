@@ -44,6 +44,9 @@ pub struct PipelineSection {
     /// The contract of every run, under the sources' and resources' own.
     #[serde(default)]
     pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    /// Where schema evolution alerts go (`jsonl = "alerts.jsonl"`, `webhook = "https://..."`).
+    #[serde(default)]
+    pub alerts: Option<crate::alerts::AlertSinks>,
 }
 
 /// `[sources.<name>]`.
@@ -282,6 +285,15 @@ impl Declared {
             builder = builder.schema_contract(contract);
         }
         builder.build()
+    }
+
+    /// Where the file sends schema alerts (paths taken from the file's directory).
+    pub fn alert_sinks(&self) -> crate::alerts::AlertSinks {
+        let mut sinks = self.file.pipeline.alerts.clone().unwrap_or_default();
+        if let Some(path) = &sinks.jsonl {
+            sinks.jsonl = Some(self.base_dir.join(path));
+        }
+        sinks
     }
 
     /// The resources of every source, in file order.

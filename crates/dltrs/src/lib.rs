@@ -17,6 +17,7 @@
 //! # Ok::<(), dltrs::Error>(())
 //! ```
 
+pub mod alerts;
 pub mod declarative;
 pub mod filesystem;
 pub mod http;
