@@ -134,6 +134,8 @@ struct ResourceTable {
     schema_contract: Option<dltrs_core::schema::SchemaContract>,
     #[serde(default)]
     quarantine: Option<bool>,
+    #[serde(default)]
+    create_tables_on_first_run: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for AnyResource {
@@ -198,6 +200,7 @@ impl AnyResource {
                 selected: t.selected,
                 schema_contract: t.schema_contract,
                 quarantine: t.quarantine,
+                create_tables_on_first_run: t.create_tables_on_first_run,
             },
         })
     }
@@ -238,6 +241,7 @@ impl AnyResource {
             columns: t.columns,
             schema_contract: t.schema_contract,
             quarantine: t.quarantine,
+            create_tables_on_first_run: t.create_tables_on_first_run,
         })
     }
 }

@@ -251,6 +251,13 @@ impl Resource {
         self
     }
 
+    /// Lets the first load create the resource's tables although the `tables` contract freezes
+    /// them (dlt's `tables: freeze` refuses even the first run); later runs are frozen.
+    pub fn create_tables_on_first_run(mut self, on: bool) -> Self {
+        self.hints.create_tables_on_first_run = Some(on);
+        self
+    }
+
     /// Fills the entities the resource's contract leaves unset from `wider` (a source's or a
     /// run's contract: the narrower setting wins).
     pub fn schema_contract_under(mut self, wider: SchemaContract) -> Self {

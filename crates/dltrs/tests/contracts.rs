@@ -230,3 +230,43 @@ fn discarded_items_and_values_go_to_the_quarantine_table() {
         .unwrap();
     assert_eq!(n, None);
 }
+
+#[test]
+fn frozen_tables_can_be_created_by_the_first_run_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let mut p = Pipeline::builder("c")
+        .pipelines_dir(dir.path().join("pipelines"))
+        .destination(DuckDb::new(&db))
+        .build()
+        .unwrap();
+    let frozen = SchemaContract::parse("tables=freeze").unwrap();
+    // dlt's semantics: a frozen table cannot even be created
+    let err = p
+        .run([Resource::new("t", vec![json!({"id": 1, "tags": ["a"]})]).schema_contract(frozen)])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("a new table is refused"), "{err}");
+    // asked for, the first run creates the table and its child table; later runs are frozen
+    let resource = |items: Vec<Value>| {
+        Resource::new("t", items)
+            .schema_contract(frozen)
+            .create_tables_on_first_run(true)
+    };
+    p.run([resource(vec![json!({"id": 1, "tags": ["a"]})])])
+        .unwrap();
+    assert_eq!(tables(&db), ["t", "t__tags"]);
+    p.run([resource(vec![json!({"id": 2, "tags": ["b"]})])])
+        .unwrap();
+    let err = p
+        .run([resource(vec![json!({"id": 3, "parts": [1]})])])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("table `t__parts`") && err.contains("freezes tables"),
+        "{err}"
+    );
+    assert_eq!(ids(&db), [1, 2]);
+}

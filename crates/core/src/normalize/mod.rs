@@ -529,7 +529,18 @@ impl RelationalNormalizer {
     fn check_table(&mut self, table: usize) -> Result<(), NormalizeError> {
         let mode = self.contract_of(table).mode(ContractEntity::Tables);
         if mode != ContractMode::Evolve && self.is_new_table(table) {
-            self.refuse(table, None, ContractEntity::Tables, mode, None)?;
+            let mut root = table;
+            while let Some(parent) = self.tables[root].parent {
+                root = parent;
+            }
+            let first_run = self.is_new_table(root)
+                && self
+                    .schema
+                    .table(&self.tables[root].name)
+                    .is_some_and(|t| t.normalizer.create_tables_on_first_run == Some(true));
+            if !first_run {
+                self.refuse(table, None, ContractEntity::Tables, mode, None)?;
+            }
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ pub struct TableHints {
     pub schema_contract: Option<super::SchemaContract>,
     /// Keep what the contract discards in `<table>__rejected`.
     pub quarantine: Option<bool>,
+    /// The first load may create the tables whatever the `tables` contract says.
+    pub create_tables_on_first_run: Option<bool>,
 }
 
 impl Schema {
@@ -59,6 +61,9 @@ impl Schema {
         }
         if let Some(quarantine) = hints.quarantine {
             table.normalizer.quarantine = Some(quarantine);
+        }
+        if let Some(create) = hints.create_tables_on_first_run {
+            table.normalizer.create_tables_on_first_run = Some(create);
         }
         let mut declared: Vec<Column> = Vec::new();
         for key in &hints.primary_key {

@@ -175,6 +175,14 @@ pub struct NormalizerHints {
     /// dltrs: items and values a schema contract discards are kept in `<table>__rejected`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quarantine: Option<bool>,
+    /// dltrs: the first load of the table may create its tables whatever the `tables`
+    /// contract says (dlt's `tables: freeze` refuses even the first run).
+    #[serde(
+        rename = "create-tables-on-first-run",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub create_tables_on_first_run: Option<bool>,
     /// Other normalizer keys, kept as they are.
     #[serde(flatten)]
     pub other: Map<String, Value>,
@@ -185,6 +193,7 @@ impl NormalizerHints {
         self.max_nesting.is_none()
             && self.seen_data.is_none()
             && self.quarantine.is_none()
+            && self.create_tables_on_first_run.is_none()
             && self.other.is_empty()
     }
 }

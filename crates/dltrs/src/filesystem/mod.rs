@@ -117,6 +117,9 @@ pub struct FileResourceConfig {
     /// Keep what the contract discards in `<table>__rejected`.
     #[serde(default)]
     pub quarantine: Option<bool>,
+    /// The first load may create the tables although `tables` is frozen.
+    #[serde(default)]
+    pub create_tables_on_first_run: Option<bool>,
 }
 
 impl FileResourceConfig {
@@ -130,6 +133,7 @@ impl FileResourceConfig {
             columns: self.columns.clone(),
             schema_contract: self.schema_contract,
             quarantine: self.quarantine,
+            create_tables_on_first_run: self.create_tables_on_first_run,
         }
     }
 

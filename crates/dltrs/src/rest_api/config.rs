@@ -642,6 +642,8 @@ pub struct TableHintsConfig {
     pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
     /// Keep what the contract discards in `<table>__rejected`.
     pub quarantine: Option<bool>,
+    /// The first load may create the tables although `tables` is frozen.
+    pub create_tables_on_first_run: Option<bool>,
 }
 
 impl TableHintsConfig {
@@ -673,6 +675,9 @@ impl TableHintsConfig {
         }
         if let Some(on) = self.quarantine {
             resource = resource.quarantine(on);
+        }
+        if let Some(on) = self.create_tables_on_first_run {
+            resource = resource.create_tables_on_first_run(on);
         }
         resource
     }
@@ -721,6 +726,9 @@ pub struct ResourceSettings {
     /// Keep what the contract discards in `<table>__rejected`.
     #[serde(default)]
     pub quarantine: Option<bool>,
+    /// The first load may create the tables although `tables` is frozen.
+    #[serde(default)]
+    pub create_tables_on_first_run: Option<bool>,
 }
 
 impl ResourceSettings {
@@ -756,6 +764,9 @@ impl ResourceSettings {
                 (mine, theirs) => mine.or(theirs),
             },
             quarantine: self.quarantine.or(defaults.quarantine),
+            create_tables_on_first_run: self
+                .create_tables_on_first_run
+                .or(defaults.create_tables_on_first_run),
         }
     }
 
@@ -770,6 +781,7 @@ impl ResourceSettings {
             columns: self.columns.clone(),
             schema_contract: self.schema_contract,
             quarantine: self.quarantine,
+            create_tables_on_first_run: self.create_tables_on_first_run,
         }
     }
 }
