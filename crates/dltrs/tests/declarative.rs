@@ -18,7 +18,7 @@ fn readme_examples() -> Vec<String> {
 #[test]
 fn readme_examples_are_valid_pipelines() {
     let examples = readme_examples();
-    assert_eq!(examples.len(), 4);
+    assert_eq!(examples.len(), 5);
     let dir = tempfile::tempdir().unwrap();
     for (i, example) in examples.iter().enumerate() {
         let file = dir.path().join(format!("example{i}.toml"));
