@@ -96,6 +96,11 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         progress_interval: f64,
     },
+    /// Exports or imports a pipeline's schema (YAML, dlt's format) to review and pin it in git.
+    Schema {
+        #[command(subcommand)]
+        action: SchemaAction,
+    },
     /// Normalizes a JSONL file into relational tables and prints the tables, row counts and
     /// schema changes (no destination yet).
     Normalize {
@@ -119,6 +124,37 @@ enum Command {
         /// Print the summary as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SchemaAction {
+    /// Writes the pipeline's schema (YAML by default) to standard output or a file.
+    Export {
+        /// The pipeline.
+        #[arg(long, default_value = "dltrs")]
+        pipeline_name: String,
+        /// Where pipeline working directories live.
+        #[arg(long)]
+        pipelines_dir: Option<PathBuf>,
+        /// `yaml` or `json`.
+        #[arg(long, default_value = "yaml")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Makes a schema file (YAML or JSON) the pipeline's schema; with a `freeze` contract it
+    /// is a data contract.
+    Import {
+        /// The schema file.
+        file: PathBuf,
+        /// The pipeline.
+        #[arg(long, default_value = "dltrs")]
+        pipeline_name: String,
+        /// Where pipeline working directories live.
+        #[arg(long)]
+        pipelines_dir: Option<PathBuf>,
     },
 }
 
@@ -263,6 +299,71 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Schema { action } => match action {
+            SchemaAction::Export {
+                pipeline_name,
+                pipelines_dir,
+                format,
+                output,
+            } => {
+                let mut builder = Pipeline::builder(&pipeline_name);
+                if let Some(dir) = pipelines_dir {
+                    builder = builder.pipelines_dir(dir);
+                }
+                let pipeline = builder.build()?;
+                let schema = pipeline.schema()?;
+                if schema.tables.values().all(|t| t.name.starts_with("_dlt")) {
+                    return Err(dltrs::Error::Config(format!(
+                        "pipeline {pipeline_name} has no schema yet: run it first, or import one"
+                    ))
+                    .into());
+                }
+                let text = match format.as_str() {
+                    "yaml" => schema.to_yaml()?,
+                    "json" => schema.to_json_pretty(),
+                    other => {
+                        return Err(dltrs::Error::Config(format!(
+                            "unknown schema format `{other}`: use yaml or json"
+                        ))
+                        .into());
+                    }
+                };
+                match output {
+                    Some(path) => std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                    None => print!("{text}"),
+                }
+                Ok(())
+            }
+            SchemaAction::Import {
+                file,
+                pipeline_name,
+                pipelines_dir,
+            } => {
+                let text = std::fs::read_to_string(&file)
+                    .with_context(|| format!("cannot read {}", file.display()))?;
+                let parsed = if text.trim_start().starts_with('{') {
+                    Schema::from_json(&text)
+                } else {
+                    Schema::from_yaml(&text)
+                };
+                let schema = parsed.map_err(|e| {
+                    dltrs::Error::Config(format!("{} is not a dlt schema: {e}", file.display()))
+                })?;
+                let mut builder = Pipeline::builder(&pipeline_name);
+                if let Some(dir) = pipelines_dir {
+                    builder = builder.pipelines_dir(dir);
+                }
+                let mut pipeline = builder.build()?;
+                let tables = schema.data_tables().count();
+                pipeline.import_schema(schema)?;
+                println!(
+                    "imported {} ({tables} tables) as the schema of pipeline {pipeline_name}",
+                    file.display()
+                );
+                Ok(())
+            }
+        },
         Command::Normalize {
             file,
             table,

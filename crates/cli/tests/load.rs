@@ -279,3 +279,48 @@ fn schema_contracts_from_the_command_line() {
         String::from_utf8_lossy(&out.stderr).contains("unknown schema contract entity `colums`")
     );
 }
+
+#[test]
+fn an_exported_schema_edited_and_imported_is_a_data_contract() {
+    let env = Env::new();
+    let first = env.write("first.jsonl", b"{\"id\": 1, \"n\": 1}\n");
+    ok(&env.load(&first, &["--table", "t"]));
+    let schema_cmd = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_dltrs"))
+            .arg("schema")
+            .args(args)
+            .arg("--pipelines-dir")
+            .arg(env.path("pipelines"))
+            .output()
+            .unwrap()
+    };
+    let yaml = ok(&schema_cmd(&["export"]));
+    assert!(yaml.contains("tables:") && yaml.contains("  t:"), "{yaml}");
+    let json_path = env.path("schema.json");
+    ok(&schema_cmd(&[
+        "export",
+        "--format",
+        "json",
+        "--output",
+        json_path.to_str().unwrap(),
+    ]));
+    let mut schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&json_path).unwrap()).unwrap();
+    schema["tables"]["t"]["schema_contract"] = serde_json::json!("freeze");
+    std::fs::write(&json_path, schema.to_string()).unwrap();
+    let imported = ok(&schema_cmd(&["import", json_path.to_str().unwrap()]));
+    assert!(imported.contains("imported"), "{imported}");
+    let second = env.write("second.jsonl", b"{\"id\": 2, \"n\": 2, \"extra\": true}\n");
+    let out = env.load(&second, &["--table", "t"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("new column `extra` is refused"),
+        "{err}"
+    );
+    let third = env.write("third.jsonl", b"{\"id\": 3, \"n\": 3}\n");
+    ok(&env.load(&third, &["--table", "t"]));
+    assert_eq!(
+        env.query("SELECT id::VARCHAR FROM dltrs_dataset.t ORDER BY id"),
+        ["1", "3"]
+    );
+}

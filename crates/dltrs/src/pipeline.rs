@@ -200,6 +200,31 @@ impl Pipeline {
         }
     }
 
+    /// Makes `schema` the pipeline's schema (a reviewed, pinned schema from
+    /// `dltrs schema export`): its tables count as existing for schema contracts, so with
+    /// `freeze` the schema is a data contract that only it defines. Refused while packages are
+    /// pending.
+    pub fn import_schema(&mut self, mut schema: Schema) -> Result<()> {
+        if !self.pending_packages()?.is_empty() {
+            return Err(Error::Config(format!(
+                "pipeline {} has packages not yet loaded; run it to finish them before importing a schema",
+                self.name
+            )));
+        }
+        schema.name = self.schema_name().to_string();
+        for table in schema.tables.values_mut() {
+            if !table.name.starts_with("_dlt") {
+                table.normalizer.seen_data = Some(true);
+            }
+        }
+        schema.bump_version();
+        write_atomic(
+            &self.wd.schema_path(self.schema_name()),
+            schema.to_json_pretty().as_bytes(),
+        )?;
+        Ok(())
+    }
+
     /// The pipeline state: the newest of the working directory's and of the packages not yet
     /// loaded (a fresh one before the first run).
     pub fn state(&self) -> Result<PipelineState> {
