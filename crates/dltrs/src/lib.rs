@@ -18,6 +18,7 @@
 //! ```
 
 pub mod alerts;
+mod columns;
 pub mod declarative;
 pub mod filesystem;
 pub mod http;
@@ -32,6 +33,7 @@ pub mod rest_api;
 mod run_error;
 mod secret;
 
+pub use columns::columns_of;
 pub use dltrs_core::*;
 pub use dltrs_duckdb::DuckDb;
 pub use incremental::Incremental;

@@ -268,6 +268,15 @@ impl Resource {
         self
     }
 
+    /// Declares the columns of items of type `T` (see [`crate::columns_of`]): field types,
+    /// and `Option` fields as the only nullable ones.
+    pub fn columns_from<T: serde::de::DeserializeOwned>(mut self) -> Result<Self, crate::Error> {
+        for column in crate::columns_of::<T>()? {
+            self = self.column(column);
+        }
+        Ok(self)
+    }
+
     /// Declares a column (type, nullability, keys); declared types win over inference.
     pub fn column(mut self, column: Column) -> Self {
         self.hints.columns.push(column);

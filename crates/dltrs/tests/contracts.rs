@@ -270,3 +270,57 @@ fn frozen_tables_can_be_created_by_the_first_run_when_asked() {
     );
     assert_eq!(ids(&db), [1, 2]);
 }
+
+#[test]
+fn columns_declared_from_a_rust_type_win_over_inference() {
+    #[allow(dead_code)]
+    #[derive(serde::Deserialize)]
+    struct Reading {
+        id: i64,
+        value: f64,
+        note: Option<String>,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let mut p = Pipeline::builder("c")
+        .pipelines_dir(dir.path().join("pipelines"))
+        .destination(DuckDb::new(&db))
+        .build()
+        .unwrap();
+    // `value` arrives as an integer first: the declared double wins
+    let items = vec![
+        json!({"id": 1, "value": 3, "note": null}),
+        json!({"id": 2, "value": 2.5, "note": "x"}),
+    ];
+    p.run([Resource::new("readings", items)
+        .columns_from::<Reading>()
+        .unwrap()])
+        .unwrap();
+    let conn = duckdb::Connection::open(&db).unwrap();
+    let types: Vec<(String, String, String)> = conn
+        .prepare("SELECT column_name, data_type, is_nullable FROM information_schema.columns WHERE table_schema = 'c_dataset' AND table_name = 'readings' AND column_name NOT LIKE '_dlt%' ORDER BY ordinal_position")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        types,
+        [
+            ("id".into(), "BIGINT".into(), "NO".into()),
+            ("value".into(), "DOUBLE".into(), "NO".into()),
+            ("note".into(), "VARCHAR".into(), "YES".into()),
+        ]
+    );
+    // a null in a field that is not an Option is a clear error
+    let err = p
+        .run([
+            Resource::new("readings", vec![json!({"id": 3, "value": null})])
+                .columns_from::<Reading>()
+                .unwrap(),
+        ])
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("column `value` is not nullable"), "{err}");
+}
