@@ -150,6 +150,7 @@ impl fmt::Display for LoadInfo {
                         "  warning: two keys of item {item} map to column {table}.{column}; the last value was kept"
                     )?,
                     NormalizeWarning::ContractDiscarded {
+                        resource,
                         table,
                         column,
                         entity,
@@ -173,8 +174,10 @@ impl fmt::Display for LoadInfo {
                         };
                         let example = example
                             .as_ref()
-                            .map(|e| format!(", e.g. {e} in item {first_item}"))
-                            .unwrap_or_else(|| format!(", first in item {first_item}"));
+                            .map(|e| format!(", e.g. {e} in item {first_item} of {resource}"))
+                            .unwrap_or_else(|| {
+                                format!(", first in item {first_item} of {resource}")
+                            });
                         writeln!(
                             f,
                             "  contract: {left_out} left out ({}: {}) for {what}{example}",

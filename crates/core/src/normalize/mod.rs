@@ -73,6 +73,9 @@ pub enum NormalizeWarning {
     },
     /// The schema contract discarded items or values instead of changing the schema.
     ContractDiscarded {
+        /// The resource whose items were discarded.
+        #[serde(default)]
+        resource: String,
         /// Table the schema change was for.
         table: String,
         /// The new column, or the variant column's base column (none for a new table).
@@ -85,7 +88,7 @@ pub enum NormalizeWarning {
         rows: u64,
         /// Values left out.
         values: u64,
-        /// 0-based position of the first such item.
+        /// 1-based position of the first such item in its resource.
         first_item: u64,
         /// Its value, truncated.
         example: Option<String>,
@@ -174,6 +177,8 @@ pub struct RelationalNormalizer {
     rejects: Vec<NormalizeWarning>,
     /// Quarantine tables: no contract applies to them.
     quarantine_tables: HashSet<String>,
+    /// The resource being normalized and the item count when it started (for positions).
+    resource: (String, u64),
 }
 
 /// What the contract says about one schema change.
@@ -291,7 +296,13 @@ impl RelationalNormalizer {
             discards: Vec::new(),
             rejects: Vec::new(),
             quarantine_tables: HashSet::new(),
+            resource: (String::new(), 0),
         }
+    }
+
+    /// Starts the items of resource `name`: positions in messages count from its first item.
+    pub fn begin_resource(&mut self, name: &str) {
+        self.resource = (name.to_owned(), self.items);
     }
 
     /// The contract of the run: it applies where a table's own contract leaves an entity
@@ -478,6 +489,8 @@ impl RelationalNormalizer {
     ) -> Result<Verdict, NormalizeError> {
         let table_name = self.tables[table].name.clone();
         let example = value.map(truncated);
+        let resource = self.resource.0.clone();
+        let position = self.items - self.resource.1 + 1;
         match mode {
             ContractMode::Evolve => Ok(Verdict::Allow),
             ContractMode::Freeze => Err(NormalizeError::ContractViolation {
@@ -489,13 +502,14 @@ impl RelationalNormalizer {
             }),
             ContractMode::DiscardValue if entity != ContractEntity::Tables => {
                 let discard = NormalizeWarning::ContractDiscarded {
+                    resource,
                     table: table_name,
                     column: column.map(str::to_owned),
                     entity,
                     mode,
                     rows: 0,
                     values: 1,
-                    first_item: self.items,
+                    first_item: position,
                     example,
                 };
                 self.rejects.push(discard.clone());
@@ -504,13 +518,14 @@ impl RelationalNormalizer {
             }
             _ => {
                 let discard = NormalizeWarning::ContractDiscarded {
+                    resource,
                     table: table_name,
                     column: column.map(str::to_owned),
                     entity,
                     mode,
                     rows: 1,
                     values: 0,
-                    first_item: self.items,
+                    first_item: position,
                     example,
                 };
                 self.rejects.push(discard.clone());

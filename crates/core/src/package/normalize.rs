@@ -188,6 +188,7 @@ fn write_package(
     let mut items = 0u64;
     for resource in &extracted.resources {
         let table = normalizer.apply_hints(&resource.table, &resource.hints);
+        normalizer.begin_resource(&resource.name);
         let write_disposition = normalizer
             .schema()
             .table(&table)
