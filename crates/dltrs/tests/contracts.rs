@@ -196,7 +196,10 @@ fn discarded_items_and_values_go_to_the_quarantine_table() {
     assert_eq!(ids(&db), [1, 3, 4]);
     assert_eq!(info.row_counts().get("t__rejected"), Some(&2));
     let text = info.to_string();
-    assert!(text.contains("1 row(s) left out (columns: discard_row) for new column t.extra"), "{text}");
+    assert!(
+        text.contains("1 row(s) left out (columns: discard_row) for new column t.extra"),
+        "{text}"
+    );
     assert!(text.contains("in item 2 of t"), "{text}");
     let conn = duckdb::Connection::open(&db).unwrap();
     let mut stmt = conn
