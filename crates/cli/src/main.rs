@@ -158,6 +158,15 @@ enum SchemaAction {
     },
 }
 
+/// The pipeline `name` in `pipelines_dir` (or the default place), to inspect or change.
+fn open_pipeline(name: &str, pipelines_dir: Option<PathBuf>) -> Result<Pipeline> {
+    let mut builder = Pipeline::builder(name);
+    if let Some(dir) = pipelines_dir {
+        builder = builder.pipelines_dir(dir);
+    }
+    Ok(builder.build()?)
+}
+
 /// The input as a buffered reader: a file, standard input (`-`) or an http(s) URL, gunzipped
 /// when it starts with gzip's magic bytes.
 fn open_input(file: &Path) -> Result<filesystem::Input> {
@@ -306,11 +315,7 @@ fn run(cli: Cli) -> Result<()> {
                 format,
                 output,
             } => {
-                let mut builder = Pipeline::builder(&pipeline_name);
-                if let Some(dir) = pipelines_dir {
-                    builder = builder.pipelines_dir(dir);
-                }
-                let pipeline = builder.build()?;
+                let pipeline = open_pipeline(&pipeline_name, pipelines_dir)?;
                 let schema = pipeline.schema()?;
                 if schema.tables.values().all(|t| t.name.starts_with("_dlt")) {
                     return Err(dltrs::Error::Config(format!(
@@ -350,11 +355,7 @@ fn run(cli: Cli) -> Result<()> {
                 let schema = parsed.map_err(|e| {
                     dltrs::Error::Config(format!("{} is not a dlt schema: {e}", file.display()))
                 })?;
-                let mut builder = Pipeline::builder(&pipeline_name);
-                if let Some(dir) = pipelines_dir {
-                    builder = builder.pipelines_dir(dir);
-                }
-                let mut pipeline = builder.build()?;
+                let mut pipeline = open_pipeline(&pipeline_name, pipelines_dir)?;
                 let tables = schema.data_tables().count();
                 pipeline.import_schema(schema)?;
                 println!(

@@ -221,9 +221,7 @@ pub fn file_resource_with(
             ));
         }
         let mut files = ParquetFiles {
-            source: location,
-            new_files,
-            pending: None,
+            files: FileList::new(location, new_files),
             client,
             progress: Progress::global(),
             current: None,
@@ -236,9 +234,7 @@ pub fn file_resource_with(
     }
     let csv = config.csv_options(named).map_err(bad)?;
     let mut files = Files {
-        source: location,
-        new_files,
-        pending: None,
+        files: FileList::new(location, new_files),
         client,
         progress: Progress::global(),
         current: None,
@@ -293,12 +289,46 @@ fn expand(source: &Source, progress: &Progress) -> Result<Vec<Location>, BoxErro
     }
 }
 
-/// The files of a resource, read one after the other.
-struct Files {
+/// The files of a resource, listed when the first is needed (globs expanded, unchanged files
+/// left out), handed out one by one.
+struct FileList {
     source: Source,
     new_files: Option<NewFiles>,
-    /// Files not yet opened; `None` until the glob is expanded.
+    /// Files not yet opened; `None` until listed.
     pending: Option<std::vec::IntoIter<Location>>,
+}
+
+impl FileList {
+    fn new(source: Source, new_files: Option<NewFiles>) -> Self {
+        FileList {
+            source,
+            new_files,
+            pending: None,
+        }
+    }
+
+    /// The next file; `None` after the last, when `new_files_only` remembers what was read.
+    fn next(&mut self, progress: &Progress) -> Result<Option<Location>, BoxError> {
+        if self.pending.is_none() {
+            let mut files = expand(&self.source, progress)?;
+            if let Some(new_files) = &self.new_files {
+                files = new_files.select(files, progress)?;
+            }
+            self.pending = Some(files.into_iter());
+        }
+        let next = self.pending.as_mut().and_then(Iterator::next);
+        if next.is_none()
+            && let Some(new_files) = &self.new_files
+        {
+            new_files.commit();
+        }
+        Ok(next)
+    }
+}
+
+/// The files of a resource, read one after the other.
+struct Files {
+    files: FileList,
     client: HttpClient,
     progress: Progress,
     current: Option<Reader>,
@@ -341,17 +371,7 @@ impl Files {
                 }
                 self.current = None;
             }
-            if self.pending.is_none() {
-                let mut files = expand(&self.source, &self.progress)?;
-                if let Some(new_files) = &self.new_files {
-                    files = new_files.select(files, &self.progress)?;
-                }
-                self.pending = Some(files.into_iter());
-            }
-            let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
-                if let Some(new_files) = &self.new_files {
-                    new_files.commit();
-                }
+            let Some(location) = self.files.next(&self.progress)? else {
                 return Ok(false);
             };
             let Input { reader, name } = open(&location, &self.client, &self.progress)?;
@@ -467,9 +487,7 @@ impl NewFiles {
 
 /// The Parquet files of a resource, read batch by batch.
 struct ParquetFiles {
-    source: Source,
-    new_files: Option<NewFiles>,
-    pending: Option<std::vec::IntoIter<Location>>,
+    files: FileList,
     client: HttpClient,
     progress: Progress,
     current: Option<(ParquetRecordBatchReader, String)>,
@@ -495,17 +513,7 @@ impl ParquetFiles {
                     None => self.current = None,
                 }
             }
-            if self.pending.is_none() {
-                let mut files = expand(&self.source, &self.progress)?;
-                if let Some(new_files) = &self.new_files {
-                    files = new_files.select(files, &self.progress)?;
-                }
-                self.pending = Some(files.into_iter());
-            }
-            let Some(location) = self.pending.as_mut().and_then(Iterator::next) else {
-                if let Some(new_files) = &self.new_files {
-                    new_files.commit();
-                }
+            let Some(location) = self.files.next(&self.progress)? else {
                 return Ok(None);
             };
             let (file, name) = self.seekable(&location)?;
