@@ -29,6 +29,7 @@ use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 use crate::progress::{self, Progress};
 use crate::resource::{Items, Resource};
 use crate::run_error::{Error, Result};
+use crate::trace::{StepTrace, Trace};
 
 /// Environment variable that overrides the default pipelines directory.
 pub const PIPELINES_DIR_ENV: &str = "DLTRS_PIPELINES_DIR";
@@ -343,15 +344,62 @@ impl Pipeline {
     /// finished first and reported as resumed in the [`LoadInfo`].
     pub fn run(&mut self, resources: impl IntoIterator<Item = Resource>) -> Result<LoadInfo> {
         let started = Instant::now();
-        self.restore_from_destination()?;
+        let started_at = crate::trace::now();
+        let mut steps = Vec::new();
+        let result = self.run_steps(resources, started, &mut steps);
+        let trace = Trace {
+            pipeline_name: self.name.clone(),
+            started_at,
+            finished_at: crate::trace::now(),
+            elapsed_secs: started.elapsed().as_secs_f64(),
+            steps,
+            load_info: result.as_ref().ok().cloned(),
+            error: result.as_ref().err().map(ToString::to_string),
+        };
+        // the run's outcome stands whether or not its record could be written
+        if let Ok(text) = serde_json::to_vec_pretty(&trace) {
+            let _ = write_atomic(&self.wd.path().join("trace.json"), &text);
+        }
+        result
+    }
+
+    /// The record of the last run (`trace.json`), if there is one.
+    pub fn last_trace(&self) -> Option<Value> {
+        let text = std::fs::read(self.wd.path().join("trace.json")).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    fn run_steps(
+        &mut self,
+        resources: impl IntoIterator<Item = Resource>,
+        started: Instant,
+        steps: &mut Vec<StepTrace>,
+    ) -> Result<LoadInfo> {
+        let mut step =
+            |name: &'static str, since: Instant, items: Option<IndexMap<String, u64>>| {
+                steps.push(StepTrace {
+                    step: name,
+                    elapsed_secs: since.elapsed().as_secs_f64(),
+                    items,
+                });
+            };
+        let t = Instant::now();
+        if self.restore_from_destination()?.is_some() {
+            step("restore", t, None);
+        }
         let resumed = self.pending_packages()?;
         let mut packages = Vec::new();
         if !resumed.is_empty() {
+            let t = Instant::now();
             self.normalize()?;
             packages.extend(self.load_packages(&resumed)?);
+            step("resume", t, None);
         }
+        let t = Instant::now();
         let extracted = self.extract(resources)?;
+        step("extract", t, Some(extracted.items.clone()));
         if let Some(load_id) = extracted.load_id {
+            let t = Instant::now();
             match self.normalize_package(&load_id) {
                 Ok(_) => {}
                 Err(Error::Normalize {
@@ -368,7 +416,10 @@ impl Pipeline {
                 }
                 Err(e) => return Err(e),
             }
+            step("normalize", t, None);
+            let t = Instant::now();
             packages.extend(self.load_packages(&resumed)?);
+            step("load", t, None);
         }
         Ok(self.load_info(packages, started))
     }

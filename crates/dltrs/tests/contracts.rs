@@ -330,3 +330,47 @@ fn columns_declared_from_a_rust_type_win_over_inference() {
         .unwrap_or_default();
     assert!(err.contains("column `value` is not nullable"), "{err}");
 }
+
+#[test]
+fn the_trace_records_discards_and_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("c.duckdb");
+    let mut p = Pipeline::builder("c")
+        .pipelines_dir(dir.path().join("pipelines"))
+        .destination(DuckDb::new(&db))
+        .build()
+        .unwrap();
+    p.run([Resource::new("t", vec![json!({"id": 1})])]).unwrap();
+    let discard = SchemaContract::parse("columns=discard_row").unwrap();
+    p.run([Resource::new("t", vec![json!({"id": 2, "x": 1})]).schema_contract(discard)])
+        .unwrap();
+    let trace = p.last_trace().unwrap();
+    let steps: Vec<&str> = trace["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    assert_eq!(steps, ["extract", "normalize", "load"]);
+    assert_eq!(trace["steps"][0]["items"]["t"], 1);
+    let warning = &trace["load_info"]["packages"][0]["warnings"][0];
+    assert_eq!(warning["warning"], "contract_discarded");
+    assert_eq!(
+        (warning["table"].as_str(), warning["rows"].as_u64()),
+        (Some("t"), Some(1))
+    );
+    let freeze = SchemaContract::parse("freeze").unwrap();
+    assert!(
+        p.run([Resource::new("t", vec![json!({"id": 3, "y": 1})]).schema_contract(freeze)])
+            .is_err()
+    );
+    let trace = p.last_trace().unwrap();
+    assert!(
+        trace["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("new column `y` is refused"),
+        "{trace}"
+    );
+    assert!(trace["load_info"].is_null());
+}
