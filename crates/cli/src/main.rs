@@ -265,10 +265,13 @@ fn run(cli: Cli) -> Result<()> {
                 resource = resource.quarantine(true);
             }
             let info = pipeline.run([resource])?;
+            let project = std::env::current_dir().context("cannot read the current folder")?;
+            // flags over the environment and the config files
             let sinks = dltrs::alerts::AlertSinks {
                 jsonl: alerts_jsonl,
                 webhook: alerts_webhook,
-            };
+            }
+            .or(dltrs::config::Config::discover(&project)?.alert_sinks(&project));
             if let Err(e) = dltrs::alerts::send(&info, &sinks) {
                 eprintln!("warning: {e}");
             }
@@ -290,7 +293,11 @@ fn run(cli: Cli) -> Result<()> {
                 declared.file.pipeline.pipelines_dir = Some(dir.display().to_string());
             }
             let mut pipeline = declared.pipeline()?;
-            let sinks = declared.alert_sinks();
+            let project = std::env::current_dir().context("cannot read the current folder")?;
+            // the pipeline file's settings over the environment and the config files
+            let sinks = declared
+                .alert_sinks()
+                .or(dltrs::config::Config::discover(&project)?.alert_sinks(&project));
             let resources = declared.resources()?;
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;

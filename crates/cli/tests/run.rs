@@ -248,3 +248,59 @@ path = "a.jsonl"
     assert_eq!(last["alerts"][0]["pipeline_name"], "alerts");
     assert_eq!(last["alerts"][0]["schema_changes"][0]["column"], "colour");
 }
+
+#[test]
+fn alert_sinks_come_from_config_files_and_the_environment() {
+    use dltrs_testkit::server::axum::routing::post;
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = received.clone();
+    let server = TestServer::start(Router::new().route(
+        "/env-hook",
+        post(move |body: String| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().unwrap().push(body);
+                "ok"
+            }
+        }),
+    ));
+    let project = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(project.path().join(".dltrs")).unwrap();
+    // the project's config names a file; the global one a webhook the environment overrides
+    std::fs::write(
+        project.path().join(".dltrs/config.toml"),
+        "[alerts]\njsonl = \"project-alerts.jsonl\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(home.path().join(".dltrs")).unwrap();
+    std::fs::write(
+        home.path().join(".dltrs/secrets.toml"),
+        "[alerts]\nwebhook = \"http://127.0.0.1:9/never\"\n",
+    )
+    .unwrap();
+    std::fs::write(project.path().join("a.jsonl"), "{\"id\": 1}\n").unwrap();
+    std::fs::write(
+        project.path().join("pipeline.toml"),
+        "[pipeline]\nname = \"cfg\"\ndestination = \"duckdb:cfg.duckdb\"\n[sources.f]\ntype = \"filesystem\"\n[[sources.f.resources]]\nname = \"things\"\npath = \"a.jsonl\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dltrs"))
+        .args(["run", "pipeline.toml"])
+        .current_dir(project.path())
+        .env("HOME", home.path())
+        .env("DLTRS_PIPELINES_DIR", project.path().join("pipelines"))
+        .env("ALERTS__WEBHOOK", server.url("/env-hook"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = std::fs::read_to_string(project.path().join("project-alerts.jsonl")).unwrap();
+    assert_eq!(lines.lines().count(), 1);
+    assert_eq!(received.lock().unwrap().len(), 1);
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}

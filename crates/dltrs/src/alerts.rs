@@ -30,6 +30,14 @@ impl AlertSinks {
     pub fn is_empty(&self) -> bool {
         self.jsonl.is_none() && self.webhook.is_none()
     }
+
+    /// `self`, with the sinks it leaves unset taken from `lower` (a lower-precedence layer).
+    pub fn or(self, lower: AlertSinks) -> AlertSinks {
+        AlertSinks {
+            jsonl: self.jsonl.or(lower.jsonl),
+            webhook: self.webhook.or(lower.webhook),
+        }
+    }
 }
 
 /// The alerts of `info`: one per package that changed the schema or had discards.

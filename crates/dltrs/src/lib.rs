@@ -19,6 +19,7 @@
 
 pub mod alerts;
 mod columns;
+pub mod config;
 pub mod declarative;
 pub mod filesystem;
 pub mod http;
