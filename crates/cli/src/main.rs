@@ -96,6 +96,22 @@ enum Command {
         #[arg(long, default_value_t = 10.0)]
         progress_interval: f64,
     },
+    /// Inspects and manages pipelines: `dltrs pipeline --list`, `dltrs pipeline NAME info`.
+    Pipeline {
+        /// The pipeline (omit with --list).
+        name: Option<String>,
+        /// Lists the pipelines.
+        #[arg(long)]
+        list: bool,
+        /// Where pipeline working directories live.
+        #[arg(long, global = true)]
+        pipelines_dir: Option<PathBuf>,
+        /// The destination (`duckdb:PATH`); the one the last run used by default.
+        #[arg(long, global = true)]
+        destination: Option<String>,
+        #[command(subcommand)]
+        action: Option<PipelineAction>,
+    },
     /// Exports or imports a pipeline's schema (YAML, dlt's format) to review and pin it in git.
     Schema {
         #[command(subcommand)]
@@ -128,6 +144,48 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum PipelineAction {
+    /// Working directory, destination, dataset, schema, state, pending packages, last run.
+    Info {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The last run: steps with timings, rows per table, schema changes, discards, error.
+    Trace {
+        /// As JSON (the trace file).
+        #[arg(long)]
+        json: bool,
+    },
+    /// The pipeline's schema (YAML, or `--format json`).
+    Schema {
+        /// `yaml` or `json`.
+        #[arg(long, default_value = "yaml")]
+        format: String,
+    },
+    /// The packages, or one package's tables and rows.
+    LoadPackage {
+        /// The load id (all packages when absent).
+        load_id: Option<String>,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Deletes the packages not yet loaded (their data and the state they carry).
+    AbortPackages {
+        /// Do not ask.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+    /// Drops the local state and schema and restores both from the destination.
+    Sync {
+        /// Do not ask.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum SchemaAction {
     /// Writes the pipeline's schema (YAML by default) to standard output or a file.
     Export {
@@ -156,6 +214,290 @@ enum SchemaAction {
         #[arg(long)]
         pipelines_dir: Option<PathBuf>,
     },
+}
+
+/// Asks `question` on the terminal; true for `y`/`yes`.
+fn confirm(question: &str) -> Result<bool> {
+    eprint!("{question} [y/N] ");
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn pipeline_command(
+    name: Option<String>,
+    list: bool,
+    pipelines_dir: Option<PathBuf>,
+    destination: Option<String>,
+    action: Option<PipelineAction>,
+) -> Result<()> {
+    if list {
+        for name in Pipeline::list(pipelines_dir.as_deref())? {
+            println!("{name}");
+        }
+        return Ok(());
+    }
+    let Some(name) = name else {
+        return Err(dltrs::Error::Config(
+            "name a pipeline (dltrs pipeline NAME info) or list them (dltrs pipeline --list)"
+                .into(),
+        )
+        .into());
+    };
+    let exists = Pipeline::list(pipelines_dir.as_deref())?.contains(&name);
+    if !exists {
+        return Err(dltrs::Error::Config(format!(
+            "there is no pipeline `{name}` here; `dltrs pipeline --list` shows the pipelines"
+        ))
+        .into());
+    }
+    let mut pipeline = open_pipeline(&name, pipelines_dir.clone())?;
+    if let Some(spec) = destination.or_else(|| pipeline.recorded_destination()) {
+        let mut builder = Pipeline::builder(&name).destination(declarative::destination(
+            &spec,
+            &name,
+            Path::new(""),
+        )?);
+        if let Some(dir) = pipelines_dir {
+            builder = builder.pipelines_dir(dir);
+        }
+        pipeline = builder.build()?;
+    }
+    match action.unwrap_or(PipelineAction::Info { json: false }) {
+        PipelineAction::Info { json } => {
+            let schema = pipeline.schema()?;
+            let state = pipeline.state()?;
+            let tables: Vec<&str> = schema.data_tables().map(|t| t.name.as_str()).collect();
+            let resources: Vec<String> = state
+                .0
+                .get("sources")
+                .and_then(|s| s.get(pipeline.schema_name()))
+                .and_then(|s| s.get("resources"))
+                .and_then(|r| r.as_object())
+                .map(|r| r.keys().cloned().collect())
+                .unwrap_or_default();
+            let pending: Vec<(String, &str)> = pipeline
+                .packages()?
+                .into_iter()
+                .filter(|(_, stage)| *stage != "loaded")
+                .collect();
+            let trace = pipeline.last_trace();
+            let info = serde_json::json!({
+                "pipeline_name": pipeline.name(),
+                "working_dir": pipeline.working_dir(),
+                "destination": pipeline.destination().location(),
+                "dataset_name": pipeline.dataset_name(),
+                "schema": {"name": schema.name, "version": schema.version, "tables": tables},
+                "state": {"version": state.version(), "resources_with_state": resources},
+                "pending_packages": pending.iter().map(|(id, stage)| serde_json::json!({"load_id": id, "stage": stage})).collect::<Vec<_>>(),
+                "last_run": trace.as_ref().map(|t| serde_json::json!({
+                    "started_at": t["started_at"], "elapsed_secs": t["elapsed_secs"],
+                    "ok": t["error"].is_null(), "error": t["error"],
+                })),
+            });
+            if json {
+                println!("{info}");
+                return Ok(());
+            }
+            println!("Pipeline {}", pipeline.name());
+            println!("  working dir: {}", pipeline.working_dir().display());
+            println!("  destination: {}", pipeline.destination().location());
+            println!("  dataset: {}", pipeline.dataset_name());
+            println!(
+                "  schema: {} version {}, {} tables: {}",
+                schema.name,
+                schema.version,
+                tables.len(),
+                tables.join(", ")
+            );
+            println!(
+                "  state: version {}; resources with state: {}",
+                state.version(),
+                if resources.is_empty() {
+                    "none".to_string()
+                } else {
+                    resources.join(", ")
+                }
+            );
+            if pending.is_empty() {
+                println!("  pending packages: none");
+            } else {
+                for (id, stage) in &pending {
+                    println!("  pending package: {id} ({stage}); the next run loads it first");
+                }
+            }
+            match &trace {
+                Some(t) => println!(
+                    "  last run: {} ({:.2} s), {}",
+                    t["started_at"].as_str().unwrap_or_default(),
+                    t["elapsed_secs"].as_f64().unwrap_or_default(),
+                    t["error"]
+                        .as_str()
+                        .map_or("ok".to_string(), |e| format!("failed: {e}"))
+                ),
+                None => println!("  last run: none recorded"),
+            }
+            Ok(())
+        }
+        PipelineAction::Trace { json } => {
+            let Some(trace) = pipeline.last_trace() else {
+                println!("pipeline {name} has no recorded run");
+                return Ok(());
+            };
+            if json {
+                println!("{trace}");
+                return Ok(());
+            }
+            println!(
+                "Run of pipeline {name} started {} took {:.2} s: {}",
+                trace["started_at"].as_str().unwrap_or_default(),
+                trace["elapsed_secs"].as_f64().unwrap_or_default(),
+                trace["error"]
+                    .as_str()
+                    .map_or("ok".to_string(), |e| format!("failed: {e}"))
+            );
+            for step in trace["steps"].as_array().into_iter().flatten() {
+                let items = step["items"]
+                    .as_object()
+                    .map(|m| {
+                        let list: Vec<String> =
+                            m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+                        format!(" (items {})", list.join(", "))
+                    })
+                    .unwrap_or_default();
+                println!(
+                    "  {:<10} {:>8.3} s{items}",
+                    step["step"].as_str().unwrap_or_default(),
+                    step["elapsed_secs"].as_f64().unwrap_or_default()
+                );
+            }
+            for package in trace["load_info"]["packages"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                println!(
+                    "  package {}",
+                    package["load_id"].as_str().unwrap_or_default()
+                );
+                for (table, rows) in package["row_counts"].as_object().into_iter().flatten() {
+                    println!("    {table}: {rows} row(s)");
+                }
+                let changes = package["schema_changes"].as_array().map_or(0, Vec::len);
+                if changes > 0 {
+                    println!("    {changes} schema change(s)");
+                }
+                for w in package["warnings"].as_array().into_iter().flatten() {
+                    if w["warning"] == "contract_discarded" {
+                        println!(
+                            "    contract: {} row(s), {} value(s) discarded in {} ({}: {})",
+                            w["rows"],
+                            w["values"],
+                            w["table"].as_str().unwrap_or_default(),
+                            w["entity"].as_str().unwrap_or_default(),
+                            w["mode"].as_str().unwrap_or_default()
+                        );
+                    }
+                }
+            }
+            Ok(())
+        }
+        PipelineAction::Schema { format } => {
+            let schema = pipeline.schema()?;
+            match format.as_str() {
+                "json" => println!("{}", schema.to_json_pretty()),
+                _ => print!("{}", schema.to_yaml()?),
+            }
+            Ok(())
+        }
+        PipelineAction::LoadPackage { load_id, json } => {
+            match load_id {
+                None => {
+                    let packages = pipeline.packages()?;
+                    if json {
+                        let list: Vec<_> = packages
+                            .iter()
+                            .map(|(id, stage)| serde_json::json!({"load_id": id, "stage": stage}))
+                            .collect();
+                        println!("{}", serde_json::Value::Array(list));
+                    } else {
+                        for (id, stage) in packages {
+                            println!("{id} {stage}");
+                        }
+                    }
+                }
+                Some(id) => {
+                    let Some((manifest, stage)) = pipeline.package_manifest(&id)? else {
+                        return Err(dltrs::Error::Config(format!(
+                            "pipeline {name} has no package {id}; `dltrs pipeline {name} load-package` lists them"
+                        ))
+                        .into());
+                    };
+                    if json {
+                        println!(
+                            "{}",
+                            serde_json::json!({"load_id": id, "stage": stage, "manifest": manifest})
+                        );
+                    } else {
+                        println!("package {id}: {stage}");
+                        for table in manifest["tables"].as_array().into_iter().flatten() {
+                            println!(
+                                "  {}: {} row(s) in {} file(s)",
+                                table["name"].as_str().unwrap_or_default(),
+                                table["rows"],
+                                table["files"].as_array().map_or(0, Vec::len)
+                            );
+                        }
+                        for resource in manifest["resources"].as_array().into_iter().flatten() {
+                            println!(
+                                "  resource {}: {} item(s)",
+                                resource["name"].as_str().unwrap_or_default(),
+                                resource["items"]
+                            );
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
+        PipelineAction::AbortPackages { yes } => {
+            let pending = pipeline.pending_packages()?;
+            if pending.is_empty() {
+                println!("pipeline {name} has no pending package");
+                return Ok(());
+            }
+            if !yes
+                && !confirm(&format!(
+                    "Delete {} pending package(s) of {name} and their data?",
+                    pending.len()
+                ))?
+            {
+                println!("nothing deleted");
+                return Ok(());
+            }
+            for id in pipeline.abort_packages()? {
+                println!("aborted package {id}");
+            }
+            Ok(())
+        }
+        PipelineAction::Sync { yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Replace the local state and schema of {name} with the destination's?"
+                ))?
+            {
+                println!("nothing changed");
+                return Ok(());
+            }
+            match pipeline.sync()? {
+                Some(note) => println!("{note}"),
+                None => println!(
+                    "the destination holds nothing of pipeline {name}; its local state and schema are reset"
+                ),
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The pipeline `name` in `pipelines_dir` (or the default place), to inspect or change.
@@ -315,6 +657,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Pipeline {
+            name,
+            list,
+            pipelines_dir,
+            destination,
+            action,
+        } => pipeline_command(name, list, pipelines_dir, destination, action),
         Command::Schema { action } => match action {
             SchemaAction::Export {
                 pipeline_name,

@@ -363,6 +363,110 @@ impl Pipeline {
         result
     }
 
+    /// The pipelines in `pipelines_dir` (the default place when `None`), by name.
+    pub fn list(pipelines_dir: Option<&Path>) -> Result<Vec<String>> {
+        let dir = match pipelines_dir {
+            Some(dir) => dir.to_path_buf(),
+            None => default_pipelines_dir()?,
+        };
+        let mut names = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.path().join("packages").is_dir()
+                    && let Some(name) = entry.file_name().to_str()
+                {
+                    names.push(name.to_owned());
+                }
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Where the last extract said the data goes (`duckdb:PATH`), if any run recorded it.
+    pub fn recorded_destination(&self) -> Option<String> {
+        self.state()
+            .ok()?
+            .local("destination")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// The packages of the working directory by stage: `extracted` and `normalized` are
+    /// pending, `loaded` are kept as a record (manifest and schema).
+    pub fn packages(&self) -> Result<Vec<(String, &'static str)>> {
+        let mut out = Vec::new();
+        for (stage, name) in [
+            (Stage::Loaded, "loaded"),
+            (Stage::Normalized, "normalized"),
+            (Stage::Extracted, "extracted"),
+        ] {
+            for id in self.wd.packages_in(stage)? {
+                out.push((id, name));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The manifest of package `load_id`, in whatever stage it is.
+    pub fn package_manifest(&self, load_id: &str) -> Result<Option<(Value, &'static str)>> {
+        for (stage, name) in [
+            (Stage::Loaded, "loaded"),
+            (Stage::Normalized, "normalized"),
+            (Stage::Extracted, "extracted"),
+        ] {
+            let path = self.wd.package_dir(stage, load_id).join("manifest.json");
+            if let Ok(bytes) = std::fs::read(&path) {
+                let manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Stored {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                return Ok(Some((manifest, name)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Deletes the packages not yet loaded, returning their ids: their data is dropped, and
+    /// the state they carried with it.
+    pub fn abort_packages(&mut self) -> Result<Vec<String>> {
+        let mut aborted = Vec::new();
+        for stage in [Stage::Extracted, Stage::Normalized] {
+            for id in self.wd.packages_in(stage)? {
+                self.wd.delete(stage, &id)?;
+                aborted.push(id);
+            }
+        }
+        Ok(aborted)
+    }
+
+    /// Drops the working directory's state and schema and restores both from the
+    /// destination (dlt's `pipeline sync`). Refused while packages are pending.
+    pub fn sync(&mut self) -> Result<Option<String>> {
+        if !self.pending_packages()?.is_empty() {
+            return Err(Error::Config(format!(
+                "pipeline {} has packages not yet loaded: run it to load them, or abort them, before syncing",
+                self.name
+            )));
+        }
+        for path in [
+            self.wd.state_path(),
+            self.wd.schema_path(self.schema_name()),
+        ] {
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(Error::Stored {
+                        path,
+                        message: e.to_string(),
+                    });
+                }
+            }
+        }
+        self.restore_from_destination()
+    }
+
     /// The record of the last run (`trace.json`), if there is one.
     pub fn last_trace(&self) -> Option<Value> {
         let text = std::fs::read(self.wd.path().join("trace.json")).ok()?;
@@ -559,6 +663,11 @@ impl Pipeline {
             }
         }
         state.set_local("first_run", serde_json::json!(false));
+        // where the data goes, for commands that open the pipeline by name later
+        state.set_local(
+            "destination",
+            serde_json::json!(self.destination.location()),
+        );
         state.bump_version();
         let extracted_hash = state
             .local("last_extracted_hash")
