@@ -95,6 +95,9 @@ enum Command {
         /// Seconds between progress lines when stderr is not a terminal.
         #[arg(long, default_value_t = 10.0)]
         progress_interval: f64,
+        /// Runs only these resources (repeat the flag; all by default).
+        #[arg(long = "resource")]
+        resources: Vec<String>,
     },
     /// Inspects and manages pipelines: `dltrs pipeline --list`, `dltrs pipeline NAME info`.
     Pipeline {
@@ -629,6 +632,7 @@ fn run(cli: Cli) -> Result<()> {
             pipelines_dir,
             json,
             progress_interval,
+            resources: only,
         } => {
             let mut declared = Declared::load(&file)?;
             if let Some(dir) = pipelines_dir {
@@ -640,7 +644,18 @@ fn run(cli: Cli) -> Result<()> {
             let sinks = declared
                 .alert_sinks()
                 .or(dltrs::config::Config::discover(&project)?.alert_sinks(&project));
-            let resources = declared.resources()?;
+            let mut resources = declared.resources()?;
+            if !only.is_empty() {
+                let known: Vec<String> = resources.iter().map(|r| r.name().to_owned()).collect();
+                if let Some(missing) = only.iter().find(|n| !known.contains(n)) {
+                    return Err(dltrs::Error::Config(format!(
+                        "the pipeline file has no resource `{missing}`; it has {}",
+                        known.join(", ")
+                    ))
+                    .into());
+                }
+                resources.retain(|r| only.iter().any(|n| n == r.name()));
+            }
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;
             let report = Progress::install(interval);

@@ -128,6 +128,24 @@ file_name_column = "source_file"
         ),
         5000
     );
+    // --resource runs only the named resources
+    let out = run(dir.path(), &toml, &["--resource", "ride_files", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        info["packages"][0]["row_counts"].get("rides").is_none(),
+        "{info}"
+    );
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM workshop_data.ride_files"),
+        10000
+    );
+    let out = run(dir.path(), &toml, &["--resource", "nope"]);
+    assert_eq!(out.status.code(), Some(2));
     // the merge keeps one row per id on a second run
     let out = run(dir.path(), &toml, &[]);
     assert!(
@@ -139,7 +157,7 @@ file_name_column = "source_file"
     assert_eq!(count(&db, "SELECT count(*) FROM workshop_data.rides"), 3000);
     assert_eq!(
         count(&db, "SELECT count(*) FROM workshop_data.ride_files"),
-        10000
+        15000
     );
 }
 
