@@ -98,6 +98,9 @@ enum Command {
         /// Runs only these resources (repeat the flag; all by default).
         #[arg(long = "resource")]
         resources: Vec<String>,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Inspects and manages pipelines: `dltrs pipeline --list`, `dltrs pipeline NAME info`.
     Pipeline {
@@ -174,6 +177,8 @@ enum PipelineAction {
         #[arg(long)]
         json: bool,
     },
+    /// What failed: the last run's error and the packages still waiting to be loaded.
+    FailedJobs,
     /// Deletes the packages not yet loaded (their data and the state they carry).
     AbortPackages {
         /// Do not ask.
@@ -463,6 +468,25 @@ fn pipeline_command(
             }
             Ok(())
         }
+        PipelineAction::FailedJobs => {
+            let error = pipeline
+                .last_trace()
+                .and_then(|t| t["error"].as_str().map(str::to_owned));
+            let pending = pipeline.pending_packages()?;
+            if error.is_none() && pending.is_empty() {
+                println!("pipeline {name}: nothing failed");
+                return Ok(());
+            }
+            if let Some(error) = error {
+                println!("last run failed: {error}");
+            }
+            for id in pending {
+                println!(
+                    "package {id} is not loaded; the next run retries it (or `dltrs pipeline {name} abort-packages`)"
+                );
+            }
+            Ok(())
+        }
         PipelineAction::AbortPackages { yes } => {
             let pending = pipeline.pending_packages()?;
             if pending.is_empty() {
@@ -633,6 +657,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
             progress_interval,
             resources: only,
+            quiet,
         } => {
             let mut declared = Declared::load(&file)?;
             if let Some(dir) = pipelines_dir {
@@ -658,7 +683,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;
-            let report = Progress::install(interval);
+            let report = (!quiet).then(|| Progress::install(interval));
             let result = pipeline.run(resources);
             drop(report);
             let info = result?;

@@ -100,6 +100,11 @@ fn inspect_and_manage_a_pipeline() {
     assert!(!out.status.success());
     let info = stdout(&dltrs(dir.path(), &["pipeline", "shop", "info"]));
     assert!(info.contains("pending package:"), "{info}");
+    let failed = stdout(&dltrs(dir.path(), &["pipeline", "shop", "failed-jobs"]));
+    assert!(
+        failed.contains("last run failed") && failed.contains("is not loaded"),
+        "{failed}"
+    );
     let aborted = stdout(&dltrs(
         dir.path(),
         &["pipeline", "shop", "abort-packages", "-y"],
