@@ -179,6 +179,15 @@ enum PipelineAction {
     },
     /// What failed: the last run's error and the packages still waiting to be loaded.
     FailedJobs,
+    /// Drops resources: their tables (with child and quarantine tables) and their state.
+    Drop {
+        /// The resources.
+        #[arg(required = true)]
+        resources: Vec<String>,
+        /// Do not ask.
+        #[arg(short = 'y', long)]
+        yes: bool,
+    },
     /// Deletes the packages not yet loaded (their data and the state they carry).
     AbortPackages {
         /// Do not ask.
@@ -485,6 +494,25 @@ fn pipeline_command(
                     "package {id} is not loaded; the next run retries it (or `dltrs pipeline {name} abort-packages`)"
                 );
             }
+            Ok(())
+        }
+        PipelineAction::Drop { resources, yes } => {
+            if !yes
+                && !confirm(&format!(
+                    "Drop the tables and state of {} in pipeline {name} ({})?",
+                    resources.join(", "),
+                    pipeline.destination().location()
+                ))?
+            {
+                println!("nothing dropped");
+                return Ok(());
+            }
+            let dropped = pipeline.drop_resources(&resources)?;
+            println!(
+                "dropped tables {} and the state of {}",
+                dropped.join(", "),
+                resources.join(", ")
+            );
             Ok(())
         }
         PipelineAction::AbortPackages { yes } => {

@@ -123,4 +123,58 @@ fn inspect_and_manage_a_pipeline() {
     assert!(synced.contains("Restored"), "{synced}");
     let out = dltrs(dir.path(), &["pipeline", "nope", "info"]);
     assert_eq!(out.status.code(), Some(2));
+
+    // drop: a second resource goes with its child table; the first stays
+    let other = dir.path().join("returns.jsonl");
+    std::fs::write(&other, "{\"id\": 9, \"lines\": [{\"n\": 1}]}\n").unwrap();
+    stdout(&dltrs(
+        dir.path(),
+        &[
+            "load",
+            other.to_str().unwrap(),
+            "--table",
+            "returns",
+            "--pipeline-name",
+            "shop",
+            "--destination",
+            &db,
+        ],
+    ));
+    let dropped = stdout(&dltrs(
+        dir.path(),
+        &["pipeline", "shop", "drop", "returns", "-y"],
+    ));
+    assert!(
+        dropped.contains("returns__lines") && dropped.contains("returns"),
+        "{dropped}"
+    );
+    let conn = duckdb::Connection::open(dir.path().join("shop.duckdb")).unwrap();
+    let tables: Vec<String> = conn
+        .prepare("SELECT table_name FROM information_schema.tables WHERE table_schema = 'shop_dataset' AND table_name NOT LIKE '_dlt%' ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tables, ["orders", "orders__items"]);
+    drop(conn);
+    assert!(
+        stdout(&dltrs(dir.path(), &["pipeline", "shop", "info"]))
+            .contains("tables: orders, orders__items")
+    );
+    // the destination's schema forgot the table too: a restore does not bring it back
+    std::fs::remove_dir_all(dir.path().join("pipelines/shop/schemas")).unwrap();
+    std::fs::remove_file(dir.path().join("pipelines/shop/state.json")).unwrap();
+    let synced = stdout(&dltrs(
+        dir.path(),
+        &["pipeline", "shop", "--destination", &db, "sync", "-y"],
+    ));
+    assert!(synced.contains("Restored"), "{synced}");
+    let schema = stdout(&dltrs(dir.path(), &["pipeline", "shop", "schema"]));
+    assert!(
+        schema.contains("orders__items:") && !schema.contains("returns"),
+        "{schema}"
+    );
+    let out = dltrs(dir.path(), &["pipeline", "shop", "drop", "nothing", "-y"]);
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -427,6 +427,103 @@ impl Pipeline {
         Ok(None)
     }
 
+    /// Drops resources: their tables (root, child and quarantine tables) in the destination
+    /// and the schema, and their state, in one package loaded in one transaction, so the
+    /// destination never keeps a state for data it no longer has. Returns the dropped tables.
+    pub fn drop_resources(&mut self, names: &[String]) -> Result<Vec<String>> {
+        if !self.pending_packages()?.is_empty() {
+            return Err(Error::Config(format!(
+                "pipeline {} has packages not yet loaded: run it to load them, or abort them, before dropping",
+                self.name
+            )));
+        }
+        let mut schema = self.schema()?;
+        let naming = self.destination.naming();
+        let mut dropped: Vec<String> = Vec::new();
+        for name in names {
+            let table_name = naming.normalize_tables_path(name);
+            let roots: Vec<String> = schema
+                .tables
+                .values()
+                .filter(|t| {
+                    t.parent.is_none()
+                        && !t.name.starts_with("_dlt")
+                        && (t.resource.as_deref() == Some(name.as_str()) || t.name == table_name)
+                })
+                .map(|t| t.name.clone())
+                .collect();
+            if roots.is_empty() {
+                let known: Vec<&str> = schema
+                    .data_tables()
+                    .filter(|t| t.parent.is_none())
+                    .filter_map(|t| t.resource.as_deref())
+                    .collect();
+                return Err(Error::Config(format!(
+                    "pipeline {} has no resource `{name}`; it has {}",
+                    self.name,
+                    known.join(", ")
+                )));
+            }
+            for root in roots {
+                let mut family = vec![root.clone(), format!("{root}__rejected")];
+                let mut i = 0;
+                while i < family.len() {
+                    let parent = family[i].clone();
+                    family.extend(
+                        schema
+                            .tables
+                            .values()
+                            .filter(|t| t.parent.as_deref() == Some(parent.as_str()))
+                            .map(|t| t.name.clone()),
+                    );
+                    i += 1;
+                }
+                // children before parents
+                for table in family.into_iter().rev() {
+                    if schema.tables.shift_remove(&table).is_some() && !dropped.contains(&table) {
+                        dropped.push(table);
+                    }
+                }
+            }
+        }
+        let mut state = self.state()?;
+        if let Some(Value::Object(resources)) = state
+            .0
+            .get_mut("sources")
+            .and_then(|s| s.get_mut(self.schema_name()))
+            .and_then(|s| s.get_mut("resources"))
+        {
+            for name in names {
+                resources.shift_remove(name);
+            }
+        }
+        state.set_local(
+            "destination",
+            serde_json::json!(self.destination.location()),
+        );
+        state.bump_version();
+        let load_id = new_load_id();
+        let mut writer = ExtractWriter::begin(&self.wd, &load_id, self.schema_name())?;
+        writer.set_drop_tables(dropped.clone());
+        let row = state.to_row().map_err(|e| Error::Stored {
+            path: self.wd.state_path(),
+            message: e.to_string(),
+        })?;
+        writer.set_state(row);
+        let hash = state.version_hash().unwrap_or_default().to_string();
+        state.set_local("last_extracted_hash", serde_json::json!(hash));
+        writer.set_pipeline_state(state);
+        schema.bump_version();
+        write_atomic(
+            &self.wd.schema_path(self.schema_name()),
+            schema.to_json_pretty().as_bytes(),
+        )?;
+        writer.commit()?;
+        self.normalize_package(&load_id)?;
+        self.load_packages(&[])?;
+        Ok(dropped)
+    }
+
     /// Deletes the packages not yet loaded, returning their ids: their data is dropped, and
     /// the state they carried with it.
     pub fn abort_packages(&mut self) -> Result<Vec<String>> {

@@ -85,6 +85,13 @@ fn apply(
         return Ok(LoadOutcome::AlreadyLoaded);
     }
 
+    for table in &package.manifest.drop_tables {
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS {}", dataset.table(table)))
+            .map_err(at(table))?;
+    }
+    if !package.manifest.drop_tables.is_empty() {
+        catalog = Catalog::read(conn, dataset).map_err(at("schema"))?;
+    }
     let state_table = schema
         .table(STATE_TABLE)
         .cloned()
@@ -158,9 +165,13 @@ fn store_schema_version(
     schema: &Schema,
 ) -> duckdb::Result<()> {
     let table = dataset.table(VERSION_TABLE);
+    // a schema can come back to an earlier content (a dropped table): that is a new version
+    // with an old hash, stored again so the newest version is the newest row
     let n: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM {table} WHERE \"version_hash\" = ? AND \"schema_name\" = ?"),
-        [&schema.version_hash, &schema.name],
+        &format!(
+            "SELECT count(*) FROM {table} WHERE \"version_hash\" = ? AND \"schema_name\" = ? AND \"version\" = ?"
+        ),
+        duckdb::params![schema.version_hash, schema.name, schema.version as i64],
         |row| row.get(0),
     )?;
     if n == 0 {

@@ -32,6 +32,10 @@ pub struct ExtractedManifest {
     /// is dropped or never loaded never advances the state.
     #[serde(default)]
     pub pipeline_state: Option<PipelineState>,
+    /// Tables the package drops in the destination (children before parents), in the same
+    /// transaction as its state and schema.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_tables: Vec<String>,
 }
 
 /// One resource's part of an extracted package.
@@ -76,6 +80,7 @@ impl ExtractWriter {
                 resources: Vec::new(),
                 state: None,
                 pipeline_state: None,
+                drop_tables: Vec::new(),
             },
             file: None,
             arrow: None,
@@ -170,6 +175,11 @@ impl ExtractWriter {
     /// Adds a pipeline state row to load with the package.
     pub fn set_state(&mut self, state: StateRow) {
         self.manifest.state = Some(state);
+    }
+
+    /// Drops `tables` in the destination when the package is loaded.
+    pub fn set_drop_tables(&mut self, tables: Vec<String>) {
+        self.manifest.drop_tables = tables;
     }
 
     /// Records the whole pipeline state after this extract.

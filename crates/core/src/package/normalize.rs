@@ -48,6 +48,9 @@ pub struct NormalizedManifest {
     /// the working directory's state once the package is loaded.
     #[serde(default)]
     pub pipeline_state: Option<PipelineState>,
+    /// Tables dropped in the destination with this package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop_tables: Vec<String>,
 }
 
 /// A root table of a package.
@@ -301,6 +304,7 @@ fn write_package(
         items,
         state: extracted.state.clone(),
         pipeline_state: extracted.pipeline_state.clone(),
+        drop_tables: extracted.drop_tables.clone(),
     };
     write_json(&tmp.join("schema.json"), &schema)?;
     write_json(&tmp.join("manifest.json"), &manifest)?;
