@@ -102,6 +102,22 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Scaffolds a pipeline: `pipeline.toml` and `.dltrs/` files for a source and destination.
+    Init {
+        /// `rest_api` or `filesystem`.
+        source: String,
+        /// `duckdb`.
+        destination: String,
+        /// The folder to write into (the current one by default).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// The pipeline name.
+        #[arg(long, default_value = "my_pipeline")]
+        name: String,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Inspects and manages pipelines: `dltrs pipeline --list`, `dltrs pipeline NAME info`.
     Pipeline {
         /// The pipeline (omit with --list).
@@ -231,6 +247,110 @@ enum SchemaAction {
         #[arg(long)]
         pipelines_dir: Option<PathBuf>,
     },
+}
+
+/// Writes a starting point for a pipeline: a pipeline file that runs as it is (the
+/// filesystem one reads a sample file it writes too), and the `.dltrs/` configuration files.
+fn init(source: &str, destination: &str, dir: &Path, name: &str, force: bool) -> Result<()> {
+    if destination != "duckdb" {
+        return Err(dltrs::Error::Config(format!(
+            "unknown destination `{destination}`: dltrs init knows duckdb"
+        ))
+        .into());
+    }
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(dltrs::Error::Config(format!(
+            "pipeline name `{name}`: use letters, digits and _"
+        ))
+        .into());
+    }
+    let source_section = match source {
+        "rest_api" => format!(
+            r#"[sources.api]
+type = "rest_api"
+
+[sources.api.client]
+base_url = "https://api.example.com/v1/"
+# auth = {{ type = "bearer", token = "${{API_TOKEN}}" }}   # secrets come from the environment
+paginator = {{ type = "page_number", base_page = 1, total_path = false }}
+
+[sources.api.resource_defaults]
+primary_key = "id"
+write_disposition = "merge"
+
+[[sources.api.resources]]
+name = "items"
+endpoint = {{ path = "items", params = {{ updated_since = {{ type = "incremental", cursor_path = "updated_at", initial_value = "2024-01-01T00:00:00Z" }} }} }}
+"#
+        ),
+        "filesystem" => r#"[sources.files]
+type = "filesystem"
+
+[[sources.files.resources]]
+name = "items"
+path = "data/*.jsonl"          # or url = "https://..."; format from the name (jsonl, json, csv, parquet)
+new_files_only = true           # later runs read only new or changed files
+write_disposition = "append"
+"#
+        .to_string(),
+        "sql_database" => {
+            return Err(dltrs::Error::Config(
+                "the sql_database source is not available yet; use rest_api or filesystem".into(),
+            )
+            .into());
+        }
+        other => {
+            return Err(dltrs::Error::Config(format!(
+                "unknown source `{other}`: dltrs init knows rest_api and filesystem"
+            ))
+            .into());
+        }
+    };
+    let pipeline = format!(
+        r#"# Run with: dltrs run pipeline.toml      (see the README for every key)
+[pipeline]
+name = "{name}"
+dataset_name = "{name}_data"
+destination = "duckdb:{name}.duckdb"
+# schema_contract = {{ columns = "evolve", data_type = "freeze" }}
+
+{source_section}"#
+    );
+    let mut files: Vec<(PathBuf, String)> = vec![
+        (dir.join("pipeline.toml"), pipeline),
+        (
+            dir.join(".dltrs/config.toml"),
+            "# Configuration: environment variables (SECTION__KEY) override these values,\n# which override ~/.dltrs/config.toml.\n\n# [alerts]\n# jsonl = \"schema_alerts.jsonl\"\n".into(),
+        ),
+        (
+            dir.join(".dltrs/secrets.toml"),
+            "# Secrets: keep this file out of version control (see .gitignore).\n\n# [alerts]\n# webhook = \"https://hooks.example.com/...\"\n".into(),
+        ),
+        (dir.join(".dltrs/.gitignore"), "secrets.toml\n".into()),
+    ];
+    if source == "filesystem" {
+        files.push((
+            dir.join("data/sample.jsonl"),
+            "{\"id\": 1, \"name\": \"first\", \"tags\": [\"a\"]}\n{\"id\": 2, \"name\": \"second\", \"tags\": []}\n".into(),
+        ));
+    }
+    if !force && let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
+        return Err(dltrs::Error::Config(format!(
+            "{} exists; use --force to overwrite",
+            path.display()
+        ))
+        .into());
+    }
+    for (path, text) in &files {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create {}", parent.display()))?;
+        }
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("wrote {}", path.display());
+    }
+    println!("next: dltrs run {}", dir.join("pipeline.toml").display());
+    Ok(())
 }
 
 /// Asks `question` on the terminal; true for `y`/`yes`.
@@ -725,6 +845,13 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Init {
+            source,
+            destination,
+            dir,
+            name,
+            force,
+        } => init(&source, &destination, &dir, &name, force),
         Command::Pipeline {
             name,
             list,

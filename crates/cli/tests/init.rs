@@ -1,0 +1,64 @@
+//! `dltrs init`: the scaffolds are valid pipelines, and the filesystem one runs as it is.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::process::Command;
+
+fn dltrs(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_dltrs"))
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("DLTRS_PIPELINES_DIR", dir.join("pipelines"))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn scaffolds_run_or_parse() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dltrs(
+        dir.path(),
+        &["init", "filesystem", "duckdb", "--name", "files"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for file in [
+        "pipeline.toml",
+        ".dltrs/config.toml",
+        ".dltrs/secrets.toml",
+        ".dltrs/.gitignore",
+        "data/sample.jsonl",
+    ] {
+        assert!(dir.path().join(file).exists(), "{file}");
+    }
+    let out = dltrs(dir.path(), &["run", "pipeline.toml", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["packages"][0]["row_counts"]["items"], 2);
+    // existing files are kept unless --force
+    let out = dltrs(dir.path(), &["init", "filesystem", "duckdb"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use --force"));
+
+    let rest = tempfile::tempdir().unwrap();
+    assert!(
+        dltrs(rest.path(), &["init", "rest_api", "duckdb"])
+            .status
+            .success()
+    );
+    let mut declared =
+        dltrs::declarative::Declared::load(&rest.path().join("pipeline.toml")).unwrap();
+    declared.file.pipeline.pipelines_dir = Some(rest.path().join("p").display().to_string());
+    assert_eq!(declared.resources().unwrap().len(), 1);
+    let out = dltrs(rest.path(), &["init", "sql_database", "duckdb", "--force"]);
+    assert_eq!(out.status.code(), Some(2));
+}
