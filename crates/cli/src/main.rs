@@ -265,14 +265,13 @@ fn init(source: &str, destination: &str, dir: &Path, name: &str, force: bool) ->
         .into());
     }
     let source_section = match source {
-        "rest_api" => format!(
-            r#"[sources.api]
+        "rest_api" => r#"[sources.api]
 type = "rest_api"
 
 [sources.api.client]
 base_url = "https://api.example.com/v1/"
-# auth = {{ type = "bearer", token = "${{API_TOKEN}}" }}   # secrets come from the environment
-paginator = {{ type = "page_number", base_page = 1, total_path = false }}
+# auth = { type = "bearer", token = "${API_TOKEN}" }   # secrets come from the environment
+paginator = { type = "page_number", base_page = 1, total_path = false }
 
 [sources.api.resource_defaults]
 primary_key = "id"
@@ -280,9 +279,9 @@ write_disposition = "merge"
 
 [[sources.api.resources]]
 name = "items"
-endpoint = {{ path = "items", params = {{ updated_since = {{ type = "incremental", cursor_path = "updated_at", initial_value = "2024-01-01T00:00:00Z" }} }} }}
+endpoint = { path = "items", params = { updated_since = { type = "incremental", cursor_path = "updated_at", initial_value = "2024-01-01T00:00:00Z" } } }
 "#
-        ),
+        .to_string(),
         "filesystem" => r#"[sources.files]
 type = "filesystem"
 
