@@ -233,10 +233,11 @@ impl Incremental {
             None => primary_key.to_vec(),
         };
         Ok(Filter {
-            start: self.start_value(&state),
+            start: self.start_value(&state).map(Cursor::new),
+            end: self.end_value.clone().map(Cursor::new),
             config: self.clone(),
             path,
-            new_last: last.clone(),
+            new_last: last.clone().map(Cursor::new),
             new_hashes: hashes.clone(),
             last,
             hashes,
@@ -262,10 +263,11 @@ pub(crate) enum Decision {
 pub(crate) struct Filter {
     config: Incremental,
     path: JsonPath,
-    start: Option<Value>,
+    start: Option<Cursor>,
+    end: Option<Cursor>,
     last: Option<Value>,
     hashes: BTreeSet<String>,
-    new_last: Option<Value>,
+    new_last: Option<Cursor>,
     new_hashes: BTreeSet<String>,
     keys: Vec<String>,
     state: ResourceState,
@@ -289,16 +291,18 @@ impl Filter {
                 .into()),
             };
         };
-        let cursor = scalar(cursor);
+        // one parse of the cursor per item; the boundaries were parsed once
+        let cursor = Cursor::new(scalar(cursor));
         // "newer" is greater for max, smaller for min
-        let newer = |a: &Value, b: &Value| -> Result<Ordering, BoxError> {
-            let order = compare(a, b)?;
-            Ok(match self.config.last_value_func {
+        let func = self.config.last_value_func;
+        let newer = |a: &Cursor, b: &Cursor| -> Result<Ordering, BoxError> {
+            let order = a.compare(b)?;
+            Ok(match func {
                 LastValueFunc::Max => order,
                 LastValueFunc::Min => order.reverse(),
             })
         };
-        if let Some(end) = &self.config.end_value {
+        if let Some(end) = &self.end {
             let past = matches!(
                 (newer(&cursor, end)?, self.config.range_end),
                 (Ordering::Greater, _) | (Ordering::Equal, Boundary::Open)
@@ -333,7 +337,7 @@ impl Filter {
                 });
             }
             if order == Ordering::Equal
-                && self.last.as_ref() == Some(start)
+                && self.last.as_ref() == Some(&start.value)
                 && self.hashes.contains(&self.hash(&item)?)
             {
                 // loaded by an earlier run: it sat on that run's boundary
@@ -372,7 +376,9 @@ impl Filter {
         );
         cursor.insert(
             "last_value".into(),
-            self.new_last.clone().unwrap_or(Value::Null),
+            self.new_last
+                .as_ref()
+                .map_or(Value::Null, |c| c.value.clone()),
         );
         cursor.insert(
             "unique_hashes".into(),
@@ -484,6 +490,29 @@ fn scalar(item: &Item<'_>) -> Value {
         other => {
             let text = dltrs_core::json::item_to_string(other);
             serde_json::from_str(&text).unwrap_or(Value::String(text))
+        }
+    }
+}
+
+/// A cursor value with its timestamp parsed once, for comparisons.
+#[derive(Debug, Clone)]
+struct Cursor {
+    value: Value,
+    /// Microseconds, when the value is an ISO timestamp text.
+    instant: Option<i64>,
+}
+
+impl Cursor {
+    fn new(value: Value) -> Self {
+        let instant = value.as_str().and_then(parse_timestamp);
+        Cursor { value, instant }
+    }
+
+    /// [`compare`], with the parsed timestamps.
+    fn compare(&self, other: &Cursor) -> Result<Ordering, BoxError> {
+        match (self.instant, other.instant) {
+            (Some(a), Some(b)) => Ok(a.cmp(&b)),
+            _ => compare(&self.value, &other.value),
         }
     }
 }
