@@ -352,6 +352,26 @@ destination = "duckdb:{name}.duckdb"
     Ok(())
 }
 
+/// `given` alert sinks, completed from the environment and the config files of the current
+/// folder and the home folder.
+fn alert_sinks(given: dltrs::alerts::AlertSinks) -> Result<dltrs::alerts::AlertSinks> {
+    let project = std::env::current_dir().context("cannot read the current folder")?;
+    Ok(given.or(dltrs::config::Config::discover(&project)?.alert_sinks(&project)))
+}
+
+/// Sends a run's alerts and prints its load info (as JSON with `json`). The data is loaded
+/// already, so an alert that cannot be delivered is a warning.
+fn report(info: &dltrs::LoadInfo, sinks: &dltrs::alerts::AlertSinks, json: bool) {
+    if let Err(e) = dltrs::alerts::send(info, sinks) {
+        eprintln!("warning: {e}");
+    }
+    if json {
+        println!("{}", info.to_json());
+    } else {
+        print!("{info}");
+    }
+}
+
 /// Asks `question` on the terminal; true for `y`/`yes`.
 fn confirm(question: &str) -> Result<bool> {
     eprint!("{question} [y/N] ");
@@ -781,21 +801,12 @@ fn run(cli: Cli) -> Result<()> {
                 resource = resource.quarantine(true);
             }
             let info = pipeline.run([resource])?;
-            let project = std::env::current_dir().context("cannot read the current folder")?;
             // flags over the environment and the config files
-            let sinks = dltrs::alerts::AlertSinks {
+            let sinks = alert_sinks(dltrs::alerts::AlertSinks {
                 jsonl: alerts_jsonl,
                 webhook: alerts_webhook,
-            }
-            .or(dltrs::config::Config::discover(&project)?.alert_sinks(&project));
-            if let Err(e) = dltrs::alerts::send(&info, &sinks) {
-                eprintln!("warning: {e}");
-            }
-            if json {
-                println!("{}", info.to_json());
-            } else {
-                print!("{info}");
-            }
+            })?;
+            report(&info, &sinks, json);
             Ok(())
         }
         Command::Run {
@@ -811,11 +822,8 @@ fn run(cli: Cli) -> Result<()> {
                 declared.file.pipeline.pipelines_dir = Some(dir.display().to_string());
             }
             let mut pipeline = declared.pipeline()?;
-            let project = std::env::current_dir().context("cannot read the current folder")?;
             // the pipeline file's settings over the environment and the config files
-            let sinks = declared
-                .alert_sinks()
-                .or(dltrs::config::Config::discover(&project)?.alert_sinks(&project));
+            let sinks = alert_sinks(declared.alert_sinks())?;
             let mut resources = declared.resources()?;
             if !only.is_empty() {
                 let known: Vec<String> = resources.iter().map(|r| r.name().to_owned()).collect();
@@ -830,18 +838,10 @@ fn run(cli: Cli) -> Result<()> {
             }
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;
-            let report = (!quiet).then(|| Progress::install(interval));
+            let progress = (!quiet).then(|| Progress::install(interval));
             let result = pipeline.run(resources);
-            drop(report);
-            let info = result?;
-            if let Err(e) = dltrs::alerts::send(&info, &sinks) {
-                eprintln!("warning: {e}");
-            }
-            if json {
-                println!("{}", info.to_json());
-            } else {
-                print!("{info}");
-            }
+            drop(progress);
+            report(&result?, &sinks, json);
             Ok(())
         }
         Command::Init {

@@ -497,22 +497,11 @@ impl Pipeline {
                 resources.shift_remove(name);
             }
         }
-        state.set_local(
-            "destination",
-            serde_json::json!(self.destination.location()),
-        );
-        state.bump_version();
         let load_id = new_load_id();
         let mut writer = ExtractWriter::begin(&self.wd, &load_id, self.schema_name())?;
         writer.set_drop_tables(dropped.clone());
-        let row = state.to_row().map_err(|e| Error::Stored {
-            path: self.wd.state_path(),
-            message: e.to_string(),
-        })?;
-        writer.set_state(row);
-        let hash = state.version_hash().unwrap_or_default().to_string();
-        state.set_local("last_extracted_hash", serde_json::json!(hash));
-        writer.set_pipeline_state(state);
+        // the destination learns the new state in the drop's transaction
+        self.seal_state(&mut writer, state, true)?;
         schema.bump_version();
         write_atomic(
             &self.wd.schema_path(self.schema_name()),
@@ -522,6 +511,37 @@ impl Pipeline {
         self.normalize_package(&load_id)?;
         self.load_packages(&[])?;
         Ok(dropped)
+    }
+
+    /// Puts the state after an extract into its package: the whole state (the working directory
+    /// takes it once the package is loaded; until then `state()` finds it in the pending
+    /// package) and, when it changed since the last extract or `force`, the row the
+    /// destination stores in the package's transaction.
+    fn seal_state(
+        &self,
+        writer: &mut ExtractWriter,
+        mut state: PipelineState,
+        force: bool,
+    ) -> Result<()> {
+        state.set_local("first_run", serde_json::json!(false));
+        // where the data goes, for commands that open the pipeline by name later
+        state.set_local(
+            "destination",
+            serde_json::json!(self.destination.location()),
+        );
+        state.bump_version();
+        let extracted = state.local("last_extracted_hash").and_then(Value::as_str);
+        if force || extracted != state.version_hash() {
+            let row = state.to_row().map_err(|e| Error::Stored {
+                path: self.wd.state_path(),
+                message: e.to_string(),
+            })?;
+            writer.set_state(row);
+            let hash = state.version_hash().unwrap_or_default().to_string();
+            state.set_local("last_extracted_hash", serde_json::json!(hash));
+        }
+        writer.set_pipeline_state(state);
+        Ok(())
     }
 
     /// Deletes the packages not yet loaded, returning their ids: their data is dropped, and
@@ -759,29 +779,7 @@ impl Pipeline {
                 sources.insert(schema_name, Value::Object(source));
             }
         }
-        state.set_local("first_run", serde_json::json!(false));
-        // where the data goes, for commands that open the pipeline by name later
-        state.set_local(
-            "destination",
-            serde_json::json!(self.destination.location()),
-        );
-        state.bump_version();
-        let extracted_hash = state
-            .local("last_extracted_hash")
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-        if extracted_hash.as_deref() != state.version_hash() {
-            let row = state.to_row().map_err(|e| Error::Stored {
-                path: self.wd.state_path(),
-                message: e.to_string(),
-            })?;
-            writer.set_state(row);
-            let hash = state.version_hash().unwrap_or_default().to_string();
-            state.set_local("last_extracted_hash", serde_json::json!(hash));
-        }
-        // the working directory takes this state once the package is loaded (see
-        // `load_packages`); until then `state()` finds it in the pending package
-        writer.set_pipeline_state(state);
+        self.seal_state(&mut writer, state, false)?;
         writer.commit()?;
         Ok(ExtractInfo {
             load_id: Some(load_id),
