@@ -233,13 +233,25 @@ impl Pipeline {
         for stage in [Stage::Extracted, Stage::Normalized] {
             for load_id in self.wd.packages_in(stage)? {
                 let path = self.wd.package_dir(stage, &load_id).join("manifest.json");
-                let Ok(bytes) = std::fs::read(&path) else {
-                    continue;
+                // a pending package whose state cannot be read would make the next extract
+                // start from an older state and load its items twice: say so instead
+                let damaged = |message: String| Error::Stored {
+                    path: path.clone(),
+                    message: format!(
+                        "{message}; the package is damaged: abort it (dltrs pipeline {} abort-packages) or delete its directory",
+                        self.name
+                    ),
                 };
-                let pending = serde_json::from_slice::<serde_json::Value>(&bytes)
-                    .ok()
-                    .and_then(|m| m.get("pipeline_state").cloned())
-                    .and_then(|s| serde_json::from_value::<PipelineState>(s).ok());
+                let bytes = std::fs::read(&path).map_err(|e| damaged(e.to_string()))?;
+                let manifest: Value =
+                    serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+                let pending = match manifest.get("pipeline_state") {
+                    None | Some(Value::Null) => None,
+                    Some(doc) => Some(
+                        serde_json::from_value::<PipelineState>(doc.clone())
+                            .map_err(|e| damaged(e.to_string()))?,
+                    ),
+                };
                 if let Some(pending) = pending
                     && pending.version() >= state.version()
                 {
