@@ -17,10 +17,35 @@ use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, SchemaContract, Wr
 /// Rows buffered before the normalizer is flushed, which bounds memory.
 const FLUSH_ROWS: usize = 50_000;
 
+const AFTER_HELP: &str = "\
+Get started:
+  dltrs init rest_api duckdb            scaffold pipeline.toml and .dltrs/ here
+  dltrs run pipeline.toml               run it (extract, normalize, load)
+  dltrs pipeline NAME info              what the pipeline holds; also trace, load-package,
+                                        failed-jobs, drop, sync, abort-packages, schema
+  dltrs load rides.jsonl --table rides  load one file into <pipeline>.duckdb
+
+Configuration, highest precedence first:
+  1. command-line flags
+  2. environment variables: sections joined by __, upper case, optionally under the
+     pipeline's name: DESTINATION__DUCKDB__CREDENTIALS, SOURCES__<SOURCE>__CLIENT__AUTH__TOKEN,
+     MY_PIPELINE__SOURCES__<SOURCE>__...
+  3. the pipeline file
+  4. .dltrs/secrets.toml, then .dltrs/config.toml, in the project folder
+  5. the same files in ~/.dltrs/
+Secrets from any of them are masked (***) in every output, error, trace and log.
+
+Logs: -v (info), -vv (debug: every HTTP request), or RUST_LOG (e.g. RUST_LOG=dltrs=debug).
+
+Exit codes: 0 ok, 1 failed run, 2 usage or configuration error.";
+
 #[derive(Parser)]
 #[command(name = "dltrs", version, about = "Load data the dlt way, in Rust")]
-#[command(after_help = "Exit codes: 0 ok, 1 failed run, 2 usage or configuration error.")]
+#[command(after_help = AFTER_HELP)]
 struct Cli {
+    /// Log what happens to stderr: -v for steps and retries, -vv for every request.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -53,7 +78,10 @@ enum Command {
         /// Dataset (schema) name; `<pipeline_name>_dataset` by default.
         #[arg(long)]
         dataset_name: Option<String>,
-        /// Destination: `duckdb` (the file `<pipeline_name>.duckdb`) or `duckdb:PATH`.
+        /// Destination: `duckdb` or `duckdb:PATH`. Plain `duckdb` (the default) uses the file
+        /// the configuration names (`DESTINATION__DUCKDB__CREDENTIALS`, or
+        /// `[destination.duckdb] credentials` in .dltrs/secrets.toml or config.toml), else
+        /// `<pipeline_name>.duckdb`.
         #[arg(long)]
         destination: Option<String>,
         /// Where pipeline working directories live ($DLTRS_PIPELINES_DIR or
@@ -80,6 +108,9 @@ enum Command {
         /// Print the load info as JSON.
         #[arg(long)]
         json: bool,
+        /// No progress output.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Runs a declarative pipeline file: extracts its sources (REST APIs, files), normalizes
     /// and loads them. See the README for the format.
@@ -89,6 +120,12 @@ enum Command {
         /// Where pipeline working directories live (overrides the file's `pipelines_dir`).
         #[arg(long)]
         pipelines_dir: Option<PathBuf>,
+        /// The destination (overrides the file's `destination`): `duckdb` or `duckdb:PATH`.
+        #[arg(long)]
+        destination: Option<String>,
+        /// The dataset (overrides the file's `dataset_name`).
+        #[arg(long)]
+        dataset_name: Option<String>,
         /// Print the load info as JSON.
         #[arg(long)]
         json: bool,
@@ -270,7 +307,7 @@ type = "rest_api"
 
 [sources.api.client]
 base_url = "https://api.example.com/v1/"
-# auth = { type = "bearer", token = "${API_TOKEN}" }   # secrets come from the environment
+# auth = { type = "bearer" }   # the token: .dltrs/secrets.toml or SOURCES__API__CLIENT__AUTH__TOKEN
 paginator = { type = "page_number", base_page = 1, total_path = false }
 
 [sources.api.resource_defaults]
@@ -319,11 +356,11 @@ destination = "duckdb:{name}.duckdb"
         (dir.join("pipeline.toml"), pipeline),
         (
             dir.join(".dltrs/config.toml"),
-            "# Configuration: environment variables (SECTION__KEY) override these values,\n# which override ~/.dltrs/config.toml.\n\n# [alerts]\n# jsonl = \"schema_alerts.jsonl\"\n".into(),
+            "# Configuration. Highest first: flags, environment variables (SECTION__KEY, e.g.\n# SOURCES__API__CLIENT__TIMEOUT), pipeline.toml, .dltrs/secrets.toml, this file,\n# then ~/.dltrs/secrets.toml and ~/.dltrs/config.toml.\n\n# [destination.duckdb]\n# credentials = \"data/warehouse.duckdb\"   # used when pipeline.toml says destination = \"duckdb\"\n\n# [alerts]\n# jsonl = \"schema_alerts.jsonl\"\n".into(),
         ),
         (
             dir.join(".dltrs/secrets.toml"),
-            "# Secrets: keep this file out of version control (see .gitignore).\n\n# [alerts]\n# webhook = \"https://hooks.example.com/...\"\n".into(),
+            "# Secrets: keep this file out of version control (see .gitignore). Any key of a\n# [sources.<name>] table of pipeline.toml can be set here under the same path.\n\n# [sources.api.client.auth]\n# token = \"...\"\n\n# [alerts]\n# webhook = \"https://hooks.example.com/...\"\n".into(),
         ),
         (dir.join(".dltrs/.gitignore"), "secrets.toml\n".into()),
     ];
@@ -352,11 +389,14 @@ destination = "duckdb:{name}.duckdb"
     Ok(())
 }
 
-/// `given` alert sinks, completed from the environment and the config files of the current
-/// folder and the home folder.
-fn alert_sinks(given: dltrs::alerts::AlertSinks) -> Result<dltrs::alerts::AlertSinks> {
-    let project = std::env::current_dir().context("cannot read the current folder")?;
-    Ok(given.or(dltrs::config::Config::discover(&project)?.alert_sinks(&project)))
+/// The current folder, where `.dltrs/` is looked for by the commands that take no file.
+fn project_dir() -> Result<PathBuf> {
+    std::env::current_dir().context("cannot read the current folder")
+}
+
+/// The configuration layers of the current folder and the home folder.
+fn project_config() -> Result<dltrs::config::Config> {
+    Ok(dltrs::config::Config::discover(&project_dir()?)?)
 }
 
 /// Sends a run's alerts and prints its load info (as JSON with `json`). The data is loaded
@@ -365,11 +405,12 @@ fn report(info: &dltrs::LoadInfo, sinks: &dltrs::alerts::AlertSinks, json: bool)
     if let Err(e) = dltrs::alerts::send(info, sinks) {
         eprintln!("warning: {e}");
     }
-    if json {
-        println!("{}", info.to_json());
+    let text = if json {
+        format!("{}\n", info.to_json())
     } else {
-        print!("{info}");
-    }
+        info.to_string()
+    };
+    print!("{}", dltrs::secret::redact(&text));
 }
 
 /// Asks `question` on the terminal; true for `y`/`yes`.
@@ -409,10 +450,12 @@ fn pipeline_command(
     }
     let mut pipeline = open_pipeline(&name, pipelines_dir.clone())?;
     if let Some(spec) = destination.or_else(|| pipeline.recorded_destination()) {
+        let config = project_config()?.for_pipeline(&name);
         let mut builder = Pipeline::builder(&name).destination(declarative::destination(
-            &spec,
+            Some(spec.as_str()),
             &name,
             Path::new(""),
+            &config,
         )?);
         if let Some(dir) = pipelines_dir {
             builder = builder.pipelines_dir(dir);
@@ -726,13 +769,56 @@ fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs(cli.verbose);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {}", one_paragraph(&err));
+            // the last guard: no secret the run read is ever printed
+            eprintln!("error: {}", dltrs::secret::redact(&one_paragraph(&err)));
             let config = matches!(err.downcast_ref(), Some(dltrs::Error::Config(_)));
             ExitCode::from(if config { 2 } else { 1 })
         }
+    }
+}
+
+/// Logs to stderr as `RUST_LOG` says, else at the level `-v` asks for (warnings by default),
+/// every line through the secret redactor.
+fn init_logs(verbose: u8) {
+    use tracing_subscriber::EnvFilter;
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| {
+            EnvFilter::new(format!(
+                "warn,dltrs={level},dltrs_core={level},dltrs_duckdb={level},dltrs_cli={level}"
+            ))
+        });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(|| RedactingWriter(std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Writes each log line with the known secrets masked (the formatter writes a whole event at
+/// once, so a secret is never split across writes).
+struct RedactingWriter<W>(W);
+
+impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        self.0.write_all(dltrs::secret::redact(&text).as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
     }
 }
 
@@ -770,6 +856,7 @@ fn run(cli: Cli) -> Result<()> {
             alerts_jsonl,
             alerts_webhook,
             json,
+            quiet,
         } => {
             let mut builder = Pipeline::builder(&pipeline_name);
             if let Some(dataset) = dataset_name {
@@ -778,13 +865,13 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = pipelines_dir {
                 builder = builder.pipelines_dir(dir);
             }
-            if let Some(destination) = destination {
-                builder = builder.destination(declarative::destination(
-                    &destination,
-                    &pipeline_name,
-                    Path::new(""),
-                )?);
-            }
+            let config = project_config()?.for_pipeline(&pipeline_name);
+            builder = builder.destination(declarative::destination(
+                destination.as_deref(),
+                &pipeline_name,
+                Path::new(""),
+                &config,
+            )?);
             let mut pipeline = builder.build()?;
             let input = open_input(&file)?;
             let mut resource = Resource::from_json_reader(&table, input.name, input.reader)
@@ -800,30 +887,49 @@ fn run(cli: Cli) -> Result<()> {
             if quarantine {
                 resource = resource.quarantine(true);
             }
-            let info = pipeline.run([resource])?;
+            let progress = (!quiet).then(|| Progress::install(Duration::from_secs(10)));
+            let result = pipeline.run([resource]);
+            drop(progress);
+            let info = result?;
             // flags over the environment and the config files
-            let sinks = alert_sinks(dltrs::alerts::AlertSinks {
+            let sinks = dltrs::alerts::AlertSinks {
                 jsonl: alerts_jsonl,
                 webhook: alerts_webhook,
-            })?;
+            }
+            .or(config.alert_sinks(Path::new("")));
             report(&info, &sinks, json);
             Ok(())
         }
         Command::Run {
             file,
             pipelines_dir,
+            destination,
+            dataset_name,
             json,
             progress_interval,
             resources: only,
             quiet,
         } => {
             let mut declared = Declared::load(&file)?;
+            // flags over everything; relative to the current folder, not the file's
+            let cwd = project_dir()?;
+            let section = &mut declared.file.pipeline;
             if let Some(dir) = pipelines_dir {
-                declared.file.pipeline.pipelines_dir = Some(dir.display().to_string());
+                section.pipelines_dir = Some(cwd.join(dir).display().to_string());
+            }
+            if let Some(spec) = destination {
+                section.destination = Some(match spec.strip_prefix("duckdb:") {
+                    Some(path) if !path.is_empty() => {
+                        format!("duckdb:{}", cwd.join(path).display())
+                    }
+                    _ => spec,
+                });
+            }
+            if let Some(dataset) = dataset_name {
+                section.dataset_name = Some(dataset);
             }
             let mut pipeline = declared.pipeline()?;
-            // the pipeline file's settings over the environment and the config files
-            let sinks = alert_sinks(declared.alert_sinks())?;
+            let sinks = declared.alert_sinks();
             let mut resources = declared.resources()?;
             if !only.is_empty() {
                 let known: Vec<String> = resources.iter().map(|r| r.name().to_owned()).collect();

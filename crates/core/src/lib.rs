@@ -22,6 +22,7 @@ pub mod json;
 pub mod naming;
 pub mod normalize;
 pub mod package;
+pub mod progress;
 pub mod schema;
 pub mod sql;
 pub mod state;

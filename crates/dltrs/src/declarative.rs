@@ -8,6 +8,7 @@ use indexmap::IndexMap;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 
+use crate::config::Config;
 use crate::filesystem::{FileFormat, FileResourceConfig, file_resource};
 use crate::rest_api::{
     ClientConfig, ColumnConfig, EndpointConfig, Keys, ResourceConfig, ResourceSettings,
@@ -249,34 +250,86 @@ impl AnyResource {
 /// A pipeline file read and checked, with the directory its relative paths start from.
 #[derive(Debug)]
 pub struct Declared {
-    /// The file's contents.
+    /// The file's contents, its sources completed from the configuration layers.
     pub file: PipelineFile,
     /// The file's directory.
     pub base_dir: PathBuf,
+    /// The configuration layers of the file's folder, the file among them.
+    pub config: Config,
 }
 
 impl Declared {
-    /// Reads and checks `path`.
+    /// Reads and checks `path`. Each `[sources.<name>]` table is completed and overridden
+    /// from the configuration layers (environment variables `SOURCES__<NAME>__...`,
+    /// `.dltrs/secrets.toml` and `.dltrs/config.toml` next to the file and in `~/.dltrs/`).
     pub fn load(path: &Path) -> Result<Declared, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        let file: PipelineFile = toml::from_str(&text).map_err(|e| {
+        let located = |e: toml::de::Error| {
             Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
-        })?;
+        };
+        let raw: toml::Table = toml::from_str(&text).map_err(located)?;
         let base_dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .map_or_else(PathBuf::new, Path::to_path_buf);
-        Ok(Declared { file, base_dir })
+        let mut config = Config::discover(&base_dir)?;
+        if let Some(name) = raw
+            .get("pipeline")
+            .and_then(|p| p.get("name"))
+            .and_then(toml::Value::as_str)
+        {
+            config = config.for_pipeline(name);
+        }
+        let config = config.with_explicit(path, raw.clone());
+        let mut merged = raw;
+        let mut overlaid = false;
+        if let Some(toml::Value::Table(sources)) = merged.get_mut("sources") {
+            for (name, section) in sources.iter_mut() {
+                if let Some(value) = config.table(&["sources", name]).value
+                    && value != *section
+                {
+                    *section = value;
+                    overlaid = true;
+                }
+            }
+        }
+        // the file alone first: its errors carry lines and columns
+        let typed = toml::from_str::<PipelineFile>(&text);
+        let file = match typed {
+            Ok(file) if !overlaid => file,
+            typed => match crate::config::from_value::<PipelineFile>(toml::Value::Table(merged)) {
+                Ok(file) => file,
+                Err(e) => {
+                    return Err(match (e.missing_field(), typed) {
+                        (Some(field), _) => {
+                            let keys: Vec<&str> = field.split('.').collect();
+                            config.table(&keys).missing(&format!("`{field}`"))
+                        }
+                        (None, Err(e)) => located(e),
+                        (None, Ok(_)) => Error::Config(format!(
+                            "{}: {e} (the value comes from an environment variable or a .dltrs file)",
+                            path.display()
+                        )),
+                    });
+                }
+            },
+        };
+        Ok(Declared {
+            file,
+            base_dir,
+            config,
+        })
     }
 
     /// The pipeline the file describes.
     pub fn pipeline(&self) -> Result<Pipeline, Error> {
         let section = &self.file.pipeline;
         let destination = destination(
-            section.destination.as_deref().unwrap_or("duckdb"),
+            section.destination.as_deref(),
             &section.name,
             &self.base_dir,
+            &self.config,
         )?;
         let mut builder = Pipeline::builder(section.name.clone()).destination(destination);
         if let Some(dataset) = &section.dataset_name {
@@ -291,13 +344,14 @@ impl Declared {
         builder.build()
     }
 
-    /// Where the file sends schema alerts (paths taken from the file's directory).
+    /// Where the file sends schema alerts (paths taken from the file's directory), completed
+    /// from the configuration layers' `[alerts]`.
     pub fn alert_sinks(&self) -> crate::alerts::AlertSinks {
         let mut sinks = self.file.pipeline.alerts.clone().unwrap_or_default();
         if let Some(path) = &sinks.jsonl {
             sinks.jsonl = Some(self.base_dir.join(path));
         }
-        sinks
+        sinks.or(self.config.alert_sinks(&self.base_dir))
     }
 
     /// The resources of every source, in file order.
@@ -354,16 +408,62 @@ impl Declared {
     }
 }
 
-/// The destination `spec` names: `duckdb` (`<pipeline>.duckdb`) or `duckdb:PATH`, relative
-/// paths taken from `base_dir`.
-pub fn destination(spec: &str, pipeline_name: &str, base_dir: &Path) -> Result<DuckDb, Error> {
+/// The destination `spec` names: `duckdb` or `duckdb:PATH`, relative paths taken from
+/// `base_dir`. Plain `duckdb` (or no spec) reads the database file from the configuration's
+/// `destination.duckdb.credentials` (a path, or a table with `database`), and is
+/// `<pipeline>.duckdb` when no layer sets it, as in dlt.
+pub fn destination(
+    spec: Option<&str>,
+    pipeline_name: &str,
+    base_dir: &Path,
+    config: &Config,
+) -> Result<DuckDb, Error> {
+    let spec = spec.unwrap_or("duckdb");
     match spec.split_once(':') {
-        None if spec == "duckdb" => Ok(DuckDb::new(
-            base_dir.join(format!("{pipeline_name}.duckdb")),
-        )),
-        Some(("duckdb", path)) if !path.is_empty() => Ok(DuckDb::new(base_dir.join(path))),
+        None if spec == "duckdb" => {
+            let resolved = config.value(&["destination", "duckdb"], &["credentials"]);
+            let path = match &resolved.value {
+                None => format!("{pipeline_name}.duckdb"),
+                Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
+                Some(toml::Value::Table(fields)) => match fields.get("database") {
+                    Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
+                    _ => {
+                        return Err(Error::Config(format!(
+                            "the duckdb credentials from {} are a table without `database`: give the database file as a string or as `database = \"PATH\"`",
+                            origin_text(resolved.origin.as_ref())
+                        )));
+                    }
+                },
+                Some(_) => {
+                    return Err(Error::Config(format!(
+                        "the duckdb credentials from {} must be the database file's path",
+                        origin_text(resolved.origin.as_ref())
+                    )));
+                }
+            };
+            Ok(DuckDb::new(base_dir.join(path)))
+        }
+        Some(("duckdb", path)) if !path.is_empty() => {
+            Ok(DuckDb::new(base_dir.join(duckdb_path(spec))))
+        }
         _ => Err(Error::Config(format!(
             "unknown destination `{spec}`: use `duckdb` or `duckdb:PATH` (e.g. duckdb:data/rides.duckdb)"
         ))),
+    }
+}
+
+/// The file of `PATH`, `duckdb:PATH` or the connection string `duckdb:///PATH` (relative;
+/// `duckdb:////abs/path` is absolute, as in SQLAlchemy).
+fn duckdb_path(spec: &str) -> &str {
+    spec.strip_prefix("duckdb:///")
+        .or_else(|| spec.strip_prefix("duckdb:"))
+        .unwrap_or(spec)
+}
+
+fn origin_text(origin: Option<&crate::config::Origin>) -> String {
+    match origin {
+        Some(crate::config::Origin::Env(var)) => format!("environment variable {var}"),
+        Some(crate::config::Origin::File(path)) => path.display().to_string(),
+        None => "the configuration".into(),
     }
 }

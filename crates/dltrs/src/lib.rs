@@ -32,7 +32,7 @@ mod resource;
 mod resource_state;
 pub mod rest_api;
 mod run_error;
-mod secret;
+pub mod secret;
 pub mod trace;
 
 pub use columns::columns_of;

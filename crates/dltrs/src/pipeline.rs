@@ -369,8 +369,9 @@ impl Pipeline {
             error: result.as_ref().err().map(ToString::to_string),
         };
         // the run's outcome stands whether or not its record could be written
-        if let Ok(text) = serde_json::to_vec_pretty(&trace) {
-            let _ = write_atomic(&self.wd.path().join("trace.json"), &text);
+        if let Ok(text) = serde_json::to_string_pretty(&trace) {
+            let text = crate::secret::redact(&text);
+            let _ = write_atomic(&self.wd.path().join("trace.json"), text.as_bytes());
         }
         result
     }
@@ -623,6 +624,13 @@ impl Pipeline {
         let resumed = self.pending_packages()?;
         let mut packages = Vec::new();
         if !resumed.is_empty() {
+            let line = format!(
+                "{} unfinished package(s) of an interrupted run found ({}): finishing them before extracting",
+                resumed.len(),
+                resumed.join(", ")
+            );
+            tracing::warn!(pipeline = %self.name, "{line}");
+            Progress::global().note(&line);
             let t = Instant::now();
             self.normalize()?;
             packages.extend(self.load_packages(&resumed)?);
@@ -630,6 +638,7 @@ impl Pipeline {
         }
         let t = Instant::now();
         let extracted = self.extract(resources)?;
+        tracing::info!(pipeline = %self.name, secs = t.elapsed().as_secs_f64(), items = ?extracted.items, "extracted");
         step("extract", t, Some(extracted.items.clone()));
         if let Some(load_id) = extracted.load_id {
             let t = Instant::now();
@@ -649,9 +658,11 @@ impl Pipeline {
                 }
                 Err(e) => return Err(e),
             }
+            tracing::info!(pipeline = %self.name, %load_id, secs = t.elapsed().as_secs_f64(), "normalized");
             step("normalize", t, None);
             let t = Instant::now();
             packages.extend(self.load_packages(&resumed)?);
+            tracing::info!(pipeline = %self.name, %load_id, secs = t.elapsed().as_secs_f64(), "loaded");
             step("load", t, None);
         }
         Ok(self.load_info(packages, started))
@@ -845,6 +856,7 @@ impl Pipeline {
         let mut infos = Vec::new();
         for load_id in self.wd.packages_in(Stage::Normalized)? {
             let package = NormalizedPackage::open(&self.wd, Stage::Normalized, &load_id)?;
+            dltrs_core::progress::expect_load_rows(package.row_counts().map(|(_, n)| n).sum());
             let outcome = self
                 .destination
                 .load(&self.dataset_name, &package)
@@ -861,6 +873,7 @@ impl Pipeline {
             }
             self.wd
                 .advance(&load_id, Stage::Normalized, Stage::Loaded)?;
+            tracing::debug!(%load_id, ?outcome, rows = ?package.row_counts().collect::<Vec<_>>(), "package loaded");
             remove_data_files(&self.wd.package_dir(Stage::Loaded, &load_id));
             infos.push(package_info(&package, outcome, resumed.contains(&load_id)));
         }

@@ -1,6 +1,41 @@
-//! [`Secret`]: a credential that never prints, read from the configuration or the environment.
+//! [`Secret`]: a credential that never prints, read from the configuration or the environment,
+//! and the process's list of known secret values that [`redact`] masks in any text shown.
+
+use std::sync::Mutex;
 
 use serde::{Deserialize, Deserializer};
+
+/// Every secret value this process has read, longest first (so a secret containing another is
+/// masked whole).
+static KNOWN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// Shorter values would mask ordinary words and numbers in messages.
+const MIN_REDACTED_LEN: usize = 3;
+
+/// Remembers `value` as a secret: [`redact`] masks it from now on.
+pub fn register(value: &str) {
+    if value.len() < MIN_REDACTED_LEN {
+        return;
+    }
+    let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    if !known.iter().any(|k| k == value) {
+        known.push(value.to_owned());
+        known.sort_by_key(|k| std::cmp::Reverse(k.len()));
+    }
+}
+
+/// `text` with every registered secret replaced by `***`: the last guard before anything
+/// reaches a terminal, a log or a file.
+pub fn redact(text: &str) -> String {
+    let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = text.to_owned();
+    for secret in known.iter() {
+        if out.contains(secret.as_str()) {
+            out = out.replace(secret.as_str(), crate::http::MASK);
+        }
+    }
+    out
+}
 
 /// A credential. `Debug` and `Display` show `***`; [`Secret::expose`] is the only way to the
 /// value. Written as `"${NAME}"` it is read from environment variable `NAME`.
@@ -10,16 +45,18 @@ pub struct Secret(String);
 impl Secret {
     /// A secret holding `value`.
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        register(&value);
+        Secret(value)
     }
 
     /// Resolves `${NAME}` from the environment; any other text is the secret itself.
     pub fn resolve(text: &str) -> Result<Self, String> {
         match env_reference(text) {
-            Some(name) => std::env::var(name).map(Secret).map_err(|_| {
+            Some(name) => std::env::var(name).map(Secret::new).map_err(|_| {
                 format!("environment variable `{name}` is not set (it holds a secret of the configuration)")
             }),
-            None => Ok(Secret(text.to_owned())),
+            None => Ok(Secret::new(text)),
         }
     }
 
@@ -73,5 +110,16 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(missing.contains("DLTRS_SURELY_UNSET_VAR"), "{missing}");
+    }
+
+    #[test]
+    fn redacts_every_secret_read() {
+        let _ = Secret::new("s3cr3t-value");
+        register("s3cr3t"); // a secret inside another is masked whole by the longer one
+        register("ab"); // too short to mask
+        assert_eq!(
+            redact("failed with s3cr3t-value and s3cr3t, ab"),
+            "failed with *** and ***, ab"
+        );
     }
 }

@@ -17,8 +17,11 @@ fn readme_examples() -> Vec<String> {
 
 #[test]
 fn readme_examples_are_valid_pipelines() {
-    let examples = readme_examples();
+    let (secrets, examples): (Vec<String>, Vec<String>) = readme_examples()
+        .into_iter()
+        .partition(|e| e.starts_with("# .dltrs/secrets.toml"));
     assert_eq!(examples.len(), 5);
+    assert_eq!(secrets.len(), 1);
     let dir = tempfile::tempdir().unwrap();
     for (i, example) in examples.iter().enumerate() {
         let file = dir.path().join(format!("example{i}.toml"));
@@ -34,4 +37,42 @@ fn readme_examples_are_valid_pipelines() {
         assert!(!resources.is_empty());
         assert!(!pipeline.name().is_empty());
     }
+}
+
+/// The README's secrets file completes a pipeline file that leaves the token out.
+#[test]
+fn readme_secrets_example_completes_a_pipeline() {
+    let secrets = readme_examples()
+        .into_iter()
+        .find(|e| e.starts_with("# .dltrs/secrets.toml"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".dltrs")).unwrap();
+    std::fs::write(dir.path().join(".dltrs/secrets.toml"), secrets).unwrap();
+    let file = dir.path().join("pipeline.toml");
+    std::fs::write(
+        &file,
+        r#"
+[pipeline]
+name = "gh"
+[sources.github]
+type = "rest_api"
+resources = ["issues"]
+[sources.github.client]
+base_url = "https://api.github.com/repos/dlt-hub/dlt/"
+auth = {type = "bearer"}
+"#,
+    )
+    .unwrap();
+    let mut declared = Declared::load(&file).unwrap();
+    declared.file.pipeline.pipelines_dir = Some(dir.path().join("p").display().to_string());
+    let client = declared.file.sources["github"].client.as_ref().unwrap();
+    let auth = format!("{:?}", client.auth);
+    assert!(auth.contains("Bearer"), "{auth}");
+    assert!(
+        !auth.contains("ghp_"),
+        "Debug never shows the token: {auth}"
+    );
+    let location = declared.pipeline().unwrap().destination().location();
+    assert!(location.ends_with("data/github.duckdb"), "{location}");
 }

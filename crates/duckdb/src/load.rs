@@ -278,6 +278,7 @@ pub(crate) fn append(
         if batch.num_rows() == 0 {
             continue;
         }
+        let batch_rows = batch.num_rows() as u64;
         let schema = batch.schema();
         let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         let mut appender = match target {
@@ -296,6 +297,8 @@ pub(crate) fn append(
             .append_record_batch(batch)
             .map_err(at(&data.name))?;
         appender.flush().map_err(at(&data.name))?;
+        dltrs_core::progress::loaded_rows(batch_rows);
     }
+    dltrs_core::progress::loaded_file();
     Ok(())
 }

@@ -402,7 +402,9 @@ impl<'a> TableFiles<'a> {
                         source,
                     })?;
             }
-            self.tables[index].rows += table_batch.batch.num_rows() as u64;
+            let rows = table_batch.batch.num_rows() as u64;
+            self.tables[index].rows += rows;
+            crate::progress::normalized(&table_batch.table, rows);
         }
         Ok(())
     }

@@ -14,7 +14,7 @@ use ureq::http::{self, HeaderName, HeaderValue, Method};
 use url::Url;
 
 pub use error::HttpError;
-pub use redact::Redactor;
+pub use redact::{MASK, Redactor};
 pub use retry::RetryPolicy;
 
 use rate_limit::RateLimiter;
@@ -134,7 +134,14 @@ impl HttpClient {
         attempt: &mut Attempt<'_>,
     ) -> Result<HttpResponse, HttpError> {
         loop {
-            let wait = match self.send_once(request) {
+            let sent = self.send_once(request);
+            tracing::debug!(
+                method = %request.method,
+                url = %self.show_url(&request.url),
+                status = sent.as_ref().map(|r| r.status().as_u16()).unwrap_or(0),
+                "http request"
+            );
+            let wait = match sent {
                 Ok(response) if response.status().as_u16() < 400 => return Ok(response),
                 Ok(mut response) => {
                     let status = response.status().as_u16();
@@ -161,6 +168,12 @@ impl HttpClient {
                     });
                 }
             };
+            tracing::info!(
+                method = %request.method,
+                url = %self.show_url(&request.url),
+                wait_secs = wait.as_secs_f64(),
+                "retrying"
+            );
             std::thread::sleep(wait);
         }
     }

@@ -1,0 +1,401 @@
+//! Configuration from the places dlt's users know. Highest first: command-line flags (applied
+//! by the caller), environment variables (sections joined by `__`, upper case:
+//! `DESTINATION__DUCKDB__CREDENTIALS`), the pipeline file, `.dltrs/secrets.toml` and
+//! `.dltrs/config.toml` in the project folder, then the same files in `~/.dltrs/`.
+//!
+//! Within each place, a value under the pipeline's name (`MY_PIPE__SOURCES__API__TOKEN`,
+//! `[my_pipe.sources.api]`) comes before the same value without it, and a value named by
+//! sections (`destination.duckdb.credentials`) falls back to shorter section paths
+//! (`destination.credentials`, `credentials`), as dlt looks them up. Tables merge field by
+//! field across places, so a password in the environment completes credentials in a file.
+
+mod lenient;
+
+use std::path::{Path, PathBuf};
+
+pub use lenient::{PathError, from_value};
+
+use crate::Error;
+
+/// The configuration layers found for a project folder.
+#[derive(Debug, Default, Clone)]
+pub struct Config {
+    pipeline: Option<String>,
+    /// Over the files, under the environment: the pipeline file.
+    explicit: Option<Layer>,
+    /// Highest first.
+    files: Vec<Layer>,
+}
+
+#[derive(Debug, Clone)]
+struct Layer {
+    path: PathBuf,
+    /// Empty when the file does not exist (it is still a place looked at).
+    table: toml::Table,
+    exists: bool,
+}
+
+/// Where a value was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// An environment variable.
+    Env(String),
+    /// A TOML file.
+    File(PathBuf),
+}
+
+/// A value looked up in every layer.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    /// The value, merged across layers; `None` when no layer has it.
+    pub value: Option<toml::Value>,
+    /// Where the highest layer that had a value is.
+    pub origin: Option<Origin>,
+    /// Every place looked at, highest precedence first.
+    pub looked: Vec<String>,
+}
+
+impl Resolved {
+    /// The error for a required value that no layer has: it names every place looked at.
+    pub fn missing(&self, what: &str) -> Error {
+        missing(what, &self.looked)
+    }
+
+    /// The value as text (numbers and booleans written as TOML writes them).
+    pub fn text(&self) -> Option<String> {
+        match self.value.as_ref()? {
+            toml::Value::String(s) => Some(s.clone()),
+            toml::Value::Table(_) | toml::Value::Array(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+/// The error for a required value found nowhere.
+pub fn missing(what: &str, looked: &[String]) -> Error {
+    Error::Config(format!(
+        "{what} is not set. Looked in, highest precedence first: {}",
+        looked.join("; ")
+    ))
+}
+
+impl Config {
+    /// Reads the configuration files of `project` and of the home folder; a file that is not
+    /// valid TOML is an error naming it and the line.
+    pub fn discover(project: &Path) -> Result<Config, Error> {
+        let mut dirs = vec![project.join(".dltrs")];
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            let global = Path::new(&home).join(".dltrs");
+            if global != dirs[0] {
+                dirs.push(global);
+            }
+        }
+        let mut files = Vec::new();
+        for dir in dirs {
+            for name in ["secrets.toml", "config.toml"] {
+                let path = dir.join(name);
+                let text = match std::fs::read_to_string(&path) {
+                    Ok(text) => text,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        files.push(Layer {
+                            path,
+                            table: toml::Table::new(),
+                            exists: false,
+                        });
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err(Error::Config(format!(
+                            "cannot read {}: {e}",
+                            path.display()
+                        )));
+                    }
+                };
+                let table: toml::Table = toml::from_str(&text).map_err(|e| {
+                    Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
+                })?;
+                files.push(Layer {
+                    path,
+                    table,
+                    exists: true,
+                });
+            }
+        }
+        Ok(Config {
+            pipeline: None,
+            explicit: None,
+            files,
+        })
+    }
+
+    /// Looks values up under the pipeline `name` first.
+    pub fn for_pipeline(mut self, name: &str) -> Config {
+        self.pipeline = Some(name.to_owned());
+        self
+    }
+
+    /// Adds a file the user wrote for this run (a pipeline file): over the config files,
+    /// under the environment.
+    pub fn with_explicit(mut self, path: &Path, table: toml::Table) -> Config {
+        self.explicit = Some(Layer {
+            path: path.to_path_buf(),
+            table,
+            exists: true,
+        });
+        self
+    }
+
+    /// The value `key` of `sections` (`["destination", "duckdb"]`, `["credentials"]`), falling
+    /// back to shorter section paths as dlt does.
+    pub fn value(&self, sections: &[&str], key: &[&str]) -> Resolved {
+        self.lookup(sections, key, true)
+    }
+
+    /// The value at exactly `path` (under the pipeline's name first): what a table of the
+    /// pipeline file (`["sources", "github"]`) is completed and overridden with.
+    pub fn table(&self, path: &[&str]) -> Resolved {
+        self.lookup(path, &[], false)
+    }
+
+    /// The text value at `path` (`["alerts", "webhook"]`) and where it came from.
+    pub fn text(&self, path: &[&str]) -> Option<(String, Origin)> {
+        let resolved = self.table(path);
+        Some((resolved.text()?, resolved.origin?))
+    }
+
+    /// Alert sinks from `[alerts]` (`jsonl`, `webhook`), relative paths from `project`.
+    pub fn alert_sinks(&self, project: &Path) -> crate::alerts::AlertSinks {
+        crate::alerts::AlertSinks {
+            jsonl: self
+                .text(&["alerts", "jsonl"])
+                .map(|(path, _)| project.join(path)),
+            webhook: self.text(&["alerts", "webhook"]).map(|(url, _)| url),
+        }
+    }
+
+    /// The paths to try, most specific first.
+    fn candidates(&self, sections: &[&str], key: &[&str], compact: bool) -> Vec<Vec<String>> {
+        let mut prefixes: Vec<Option<&str>> = vec![None];
+        if let Some(name) = self.pipeline.as_deref() {
+            prefixes.insert(0, Some(name));
+        }
+        let mut paths = Vec::new();
+        for prefix in prefixes {
+            let cuts: Vec<usize> = if compact {
+                (0..=sections.len()).rev().collect()
+            } else {
+                vec![sections.len()]
+            };
+            for cut in cuts {
+                let path: Vec<String> = prefix
+                    .into_iter()
+                    .chain(sections[..cut].iter().copied())
+                    .chain(key.iter().copied())
+                    .map(str::to_owned)
+                    .collect();
+                if !path.is_empty() {
+                    paths.push(path);
+                }
+            }
+        }
+        paths
+    }
+
+    fn lookup(&self, sections: &[&str], key: &[&str], compact: bool) -> Resolved {
+        let candidates = self.candidates(sections, key, compact);
+        let mut looked = Vec::new();
+        for path in &candidates {
+            looked.push(format!("environment variable {}", env_name(path)));
+        }
+        let layers: Vec<&Layer> = self.explicit.iter().chain(&self.files).collect();
+        for layer in &layers {
+            let absent = if layer.exists { "" } else { " (no such file)" };
+            for path in &candidates {
+                looked.push(format!(
+                    "`{}` in {}{absent}",
+                    path.join("."),
+                    layer.path.display()
+                ));
+            }
+        }
+        // lowest first, so each higher value overlays what is below it
+        let mut value: Option<toml::Value> = None;
+        let mut origin = None;
+        for layer in layers.iter().rev() {
+            for path in candidates.iter().rev() {
+                if let Some(found) = node(&layer.table, path) {
+                    register_secrets(found, path);
+                    overlay(&mut value, found.clone());
+                    origin = Some(Origin::File(layer.path.clone()));
+                }
+            }
+        }
+        for path in candidates.iter().rev() {
+            if let Some((found, var)) = from_env(path) {
+                register_secrets(&found, path);
+                overlay(&mut value, found);
+                origin = Some(Origin::Env(var));
+            }
+        }
+        if let Some(toml::Value::String(text)) = &value {
+            register_url_password(text);
+        }
+        Resolved {
+            value,
+            origin,
+            looked,
+        }
+    }
+}
+
+/// `A__B__C` for the path `a.b.c`.
+fn env_name(path: &[String]) -> String {
+    path.join("__").to_uppercase()
+}
+
+fn node<'a>(table: &'a toml::Table, path: &[String]) -> Option<&'a toml::Value> {
+    let (first, rest) = path.split_first()?;
+    let mut node = table.get(first)?;
+    for key in rest {
+        node = node.as_table()?.get(key)?;
+    }
+    Some(node)
+}
+
+/// The environment's value for `path`: `A__B` itself and its fields `A__B__FIELD` (keys in
+/// lower case), the variable itself winning over fields.
+fn from_env(path: &[String]) -> Option<(toml::Value, String)> {
+    let name = env_name(path);
+    let prefix = format!("{name}__");
+    let mut fields: Option<toml::Value> = None;
+    let mut first_field = None;
+    let mut vars: Vec<(String, String)> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, v)| k.starts_with(&prefix) && !v.is_empty())
+        .collect();
+    vars.sort();
+    for (var, text) in vars {
+        let keys: Vec<String> = var[prefix.len()..]
+            .split("__")
+            .map(str::to_lowercase)
+            .collect();
+        if keys.iter().any(String::is_empty) {
+            continue;
+        }
+        let mut leaf = toml::Value::String(text);
+        for key in keys.iter().rev() {
+            let mut table = toml::Table::new();
+            table.insert(key.clone(), leaf);
+            leaf = toml::Value::Table(table);
+        }
+        overlay(&mut fields, leaf);
+        first_field.get_or_insert(var);
+    }
+    match std::env::var(&name) {
+        Ok(text) if !text.is_empty() => Some((toml::Value::String(text), name)),
+        _ => Some((fields?, first_field?)),
+    }
+}
+
+/// Puts `higher` over `lower`: tables merge key by key, anything else replaces.
+fn overlay(lower: &mut Option<toml::Value>, higher: toml::Value) {
+    match higher {
+        toml::Value::Table(high) => {
+            if let Some(toml::Value::Table(low)) = lower {
+                for (key, value) in high {
+                    let mut slot = low.remove(&key);
+                    overlay(&mut slot, value);
+                    if let Some(value) = slot {
+                        low.insert(key, value);
+                    }
+                }
+                return;
+            }
+            *lower = Some(toml::Value::Table(high));
+        }
+        other => *lower = Some(other),
+    }
+}
+
+/// Keys whose values are secrets, wherever they are set.
+const SECRET_KEYS: &[&str] = &[
+    "password",
+    "passwd",
+    "token",
+    "secret",
+    "api_key",
+    "apikey",
+    "private_key",
+    "access_key",
+    "secret_key",
+    "client_secret",
+];
+
+fn secret_key(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_KEYS
+        .iter()
+        .any(|s| key == *s || key.ends_with(&format!("_{s}")))
+}
+
+/// Registers the values under secret-named keys of `value` (found at `path`), and the
+/// password of any connection string in it.
+fn register_secrets(value: &toml::Value, path: &[String]) {
+    match value {
+        toml::Value::Table(t) => {
+            for (key, field) in t {
+                let mut path = path.to_vec();
+                path.push(key.clone());
+                register_secrets(field, &path);
+            }
+        }
+        toml::Value::Array(items) => items.iter().for_each(|v| register_secrets(v, path)),
+        toml::Value::String(s) => {
+            if path.last().is_some_and(|k| secret_key(k)) {
+                crate::secret::register(s);
+            }
+            register_url_password(s);
+        }
+        _ => {}
+    }
+}
+
+/// The password of a connection string (`postgresql://user:pw@host/db`) is a secret wherever
+/// it came from.
+fn register_url_password(text: &str) {
+    if let Ok(url) = url::Url::parse(text)
+        && let Some(password) = url.password()
+    {
+        crate::secret::register(password);
+        if let Ok(decoded) = urlencoding_decode(password) {
+            crate::secret::register(&decoded);
+        }
+    }
+}
+
+fn urlencoding_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
+    let hex = |b: u8| (b as char).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) => hex(h).zip(hex(l)).map(|(h, l)| (h * 16 + l) as u8),
+            _ => None,
+        };
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+}
+
+#[cfg(test)]
+mod tests;
