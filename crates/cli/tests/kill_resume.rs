@@ -114,6 +114,12 @@ fn a_killed_load_is_finished_by_the_next_run_without_loss_or_duplicates() {
                 stdout.contains("interrupted run"),
                 "kill at {fraction}: the resumed package is not reported:\n{stdout}"
             );
+            // and said up front, in one line, before the run's own work
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                stderr.contains("unfinished package(s) of an interrupted run found"),
+                "kill at {fraction}: no line about the pending package:\n{stderr}"
+            );
         }
         assert_eq!(
             setup.packages("extracted") + setup.packages("normalized"),

@@ -629,7 +629,7 @@ impl Pipeline {
                 resumed.len(),
                 resumed.join(", ")
             );
-            tracing::warn!(pipeline = %self.name, "{line}");
+            tracing::info!(pipeline = %self.name, "{line}");
             Progress::global().note(&line);
             let t = Instant::now();
             self.normalize()?;
