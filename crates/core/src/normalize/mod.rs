@@ -21,6 +21,7 @@ pub mod row_id;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use rand::SeedableRng;
@@ -151,7 +152,7 @@ pub struct NormalizedChunk {
 /// Turns nested JSON items into relational rows, the dlt way. See the module docs.
 pub struct RelationalNormalizer {
     schema: Schema,
-    naming: Box<dyn NamingConvention>,
+    naming: Arc<dyn NamingConvention>,
     load_id: String,
     names: Interner,
     paths: Paths,
@@ -265,6 +266,14 @@ impl RelationalNormalizer {
         load_id: impl Into<String>,
         naming: Box<dyn NamingConvention>,
     ) -> Self {
+        Self::with_shared_naming(schema, load_id.into(), Arc::from(naming))
+    }
+
+    fn with_shared_naming(
+        schema: Schema,
+        load_id: String,
+        naming: Arc<dyn NamingConvention>,
+    ) -> Self {
         let mut names = Interner::default();
         let sys = SystemNames {
             dlt_id: names.intern(C_DLT_ID),
@@ -276,7 +285,7 @@ impl RelationalNormalizer {
         RelationalNormalizer {
             schema,
             naming,
-            load_id: load_id.into(),
+            load_id,
             names,
             paths: Paths::new(),
             tables: Vec::new(),
@@ -298,6 +307,29 @@ impl RelationalNormalizer {
             quarantine_tables: HashSet::new(),
             resource: (String::new(), 0),
         }
+    }
+
+    /// A normalizer for the items that follow the next `ahead` items, to run beside this one:
+    /// it starts from this one's schema, contracts and positions. Its output is what this
+    /// normalizer would produce only if it left the schema unchanged (see
+    /// `package::normalize`, which checks that and redoes the items here otherwise).
+    pub fn fork(&self, ahead: u64) -> RelationalNormalizer {
+        let mut fork = Self::with_shared_naming(
+            self.schema.clone(),
+            self.load_id.clone(),
+            Arc::clone(&self.naming),
+        );
+        fork.default_contract = self.default_contract;
+        fork.quarantine_tables = self.quarantine_tables.clone();
+        fork.resource = self.resource.clone();
+        fork.items = self.items + ahead;
+        fork
+    }
+
+    /// Takes over the item count of a fork whose output was used, so later positions follow
+    /// on from its items.
+    pub fn follow(&mut self, fork: &RelationalNormalizer) {
+        self.items = fork.items;
     }
 
     /// Starts the items of resource `name`: positions in messages count from its first item.

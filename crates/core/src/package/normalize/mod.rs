@@ -1,11 +1,11 @@
 //! The normalize step: an extracted package in, a normalized package out (Arrow IPC files per
 //! table, the evolved schema and what changed).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::{FileReader, StreamReader};
@@ -157,7 +157,8 @@ pub fn normalize(
     let extracted: ExtractedManifest = read_json(&src.join("manifest.json"))?;
     let tmp = wd.tmp_dir(Stage::Normalized, load_id);
     fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
-    let result = write_package(wd, &src, &tmp, &extracted, schema, naming);
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+    let result = write_package(wd, &src, &tmp, &extracted, schema, naming, parallel);
     let package = match result {
         Ok(package) => package,
         Err(e) => {
@@ -181,97 +182,39 @@ fn write_package(
     extracted: &ExtractedManifest,
     schema: Schema,
     naming: Box<dyn NamingConvention>,
+    parallel: bool,
 ) -> Result<NormalizedPackage, PackageError> {
     let load_id = extracted.load_id.as_str();
     let mut normalizer = RelationalNormalizer::with_naming(schema, load_id, naming);
-    let mut out = TableFiles::new(tmp);
-    let mut changes = Vec::new();
-    let mut warnings = Vec::new();
     let mut roots: Vec<RootTable> = Vec::new();
-    let mut items = 0u64;
-    for resource in &extracted.resources {
-        let table = normalizer.apply_hints(&resource.table, &resource.hints);
-        normalizer.begin_resource(&resource.name);
-        let write_disposition = normalizer
-            .schema()
-            .table(&table)
-            .and_then(|t| t.write_disposition)
-            .unwrap_or_default();
-        if !roots.iter().any(|r| r.name == table) {
-            roots.push(RootTable {
-                name: table.clone(),
-                write_disposition,
-                resource: resource.name.clone(),
-            });
-        }
-        let mut item_in_resource = 0u64;
-        for name in &resource.files {
-            let path = src.join(name);
-            let file = File::open(&path).map_err(|e| PackageError::io(&path, e))?;
-            if name.ends_with(".arrow") {
-                let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)
-                    .map_err(|source| PackageError::Arrow {
-                    path: path.clone(),
-                    source,
-                })?;
-                for batch in reader {
-                    let batch = batch.map_err(|source| PackageError::Arrow {
-                        path: path.clone(),
-                        source,
-                    })?;
-                    for row in 0..batch.num_rows() {
-                        item_in_resource += 1;
-                        let failed = |source: NormalizeError| PackageError::Normalize {
-                            load_id: load_id.to_string(),
-                            resource: resource.name.clone(),
-                            item: item_in_resource,
-                            source: Box::new(source),
-                        };
-                        let item = row_item(&batch, row).map_err(|reason| {
-                            failed(NormalizeError::Unsupported {
-                                table: table.clone(),
-                                reason,
-                            })
-                        })?;
-                        normalizer.push(&table, &item).map_err(failed)?;
-                        if normalizer.buffered_rows() >= FLUSH_ROWS {
-                            let chunk = flush(&mut normalizer, load_id)?;
-                            out.write(chunk, &mut changes, &mut warnings)?;
-                        }
-                    }
-                }
-                continue;
+    // Arrow IPC is written on a thread of its own, in the order chunks are made
+    let (tables, changes, warnings, items) = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<NormalizedChunk>(2);
+        let writer = scope.spawn(move || {
+            let mut out = TableFiles::new(tmp);
+            for chunk in rx {
+                out.write(chunk)?;
             }
-            let mut reader = BufReader::with_capacity(1 << 20, file);
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                let n = reader
-                    .read_until(b'\n', &mut line)
-                    .map_err(|e| PackageError::io(&path, e))?;
-                if n == 0 {
-                    break;
-                }
-                item_in_resource += 1;
-                normalizer
-                    .push_json(&table, &line)
-                    .map_err(|source| PackageError::Normalize {
-                        load_id: load_id.to_string(),
-                        resource: resource.name.clone(),
-                        item: item_in_resource,
-                        source: Box::new(source),
-                    })?;
-                if normalizer.buffered_rows() >= FLUSH_ROWS {
-                    let chunk = flush(&mut normalizer, load_id)?;
-                    out.write(chunk, &mut changes, &mut warnings)?;
-                }
-            }
-        }
-        items += item_in_resource;
-    }
-    let chunk = flush(&mut normalizer, load_id)?;
-    out.write(chunk, &mut changes, &mut warnings)?;
-    let tables = out.finish()?;
+            out.finish()
+        });
+        let sink = Sink { tx, dir: tmp };
+        let normalized =
+            normalize_resources(&mut normalizer, extracted, src, &sink, &mut roots, parallel)
+                .and_then(|items| {
+                    sink.write(flush(&mut normalizer, load_id)?)?;
+                    Ok(items)
+                });
+        drop(sink);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(PackageError::io(
+                tmp,
+                std::io::Error::other("the package writer thread panicked"),
+            ))
+        });
+        // a failed write stops the normalizer too: the writer's error is the cause
+        let (tables, changes, warnings) = written?;
+        Ok::<_, PackageError>((tables, changes, warnings, normalized?))
+    })?;
     // root tables no resource names (quarantine tables) are appended to
     for table in &tables {
         let is_root = normalizer
@@ -321,6 +264,104 @@ fn write_package(
     })
 }
 
+/// Normalizes every resource file of the extracted package into `sink`; returns the items.
+fn normalize_resources(
+    normalizer: &mut RelationalNormalizer,
+    extracted: &ExtractedManifest,
+    src: &Path,
+    sink: &Sink<'_>,
+    roots: &mut Vec<RootTable>,
+    parallel: bool,
+) -> Result<u64, PackageError> {
+    let load_id = extracted.load_id.as_str();
+    let mut items = 0u64;
+    let mut reported_null_only = HashSet::new();
+    for resource in &extracted.resources {
+        let table = normalizer.apply_hints(&resource.table, &resource.hints);
+        normalizer.begin_resource(&resource.name);
+        let write_disposition = normalizer
+            .schema()
+            .table(&table)
+            .and_then(|t| t.write_disposition)
+            .unwrap_or_default();
+        if !roots.iter().any(|r| r.name == table) {
+            roots.push(RootTable {
+                name: table.clone(),
+                write_disposition,
+                resource: resource.name.clone(),
+            });
+        }
+        let mut item_in_resource = 0u64;
+        for name in &resource.files {
+            let path = src.join(name);
+            let file = File::open(&path).map_err(|e| PackageError::io(&path, e))?;
+            if name.ends_with(".arrow") {
+                let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)
+                    .map_err(|source| PackageError::Arrow {
+                    path: path.clone(),
+                    source,
+                })?;
+                for batch in reader {
+                    let batch = batch.map_err(|source| PackageError::Arrow {
+                        path: path.clone(),
+                        source,
+                    })?;
+                    for row in 0..batch.num_rows() {
+                        item_in_resource += 1;
+                        let failed = |source: NormalizeError| PackageError::Normalize {
+                            load_id: load_id.to_string(),
+                            resource: resource.name.clone(),
+                            item: item_in_resource,
+                            source: Box::new(source),
+                        };
+                        let item = row_item(&batch, row).map_err(|reason| {
+                            failed(NormalizeError::Unsupported {
+                                table: table.clone(),
+                                reason,
+                            })
+                        })?;
+                        normalizer.push(&table, &item).map_err(failed)?;
+                        if normalizer.buffered_rows() >= FLUSH_ROWS {
+                            sink.write(flush(normalizer, load_id)?)?;
+                        }
+                    }
+                }
+                continue;
+            }
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut blocks = JsonBlocks {
+                normalizer: &mut *normalizer,
+                table: &table,
+                resource: &resource.name,
+                load_id,
+                sink,
+                reported_null_only: &mut reported_null_only,
+                items: &mut item_in_resource,
+            };
+            blocks.normalize(&mut reader, &path, parallel)?;
+        }
+        items += item_in_resource;
+    }
+    Ok(items)
+}
+
+/// The normalizer's end of the package writer thread.
+struct Sink<'a> {
+    tx: mpsc::SyncSender<NormalizedChunk>,
+    dir: &'a Path,
+}
+
+impl Sink<'_> {
+    fn write(&self, chunk: NormalizedChunk) -> Result<(), PackageError> {
+        self.tx.send(chunk).map_err(|_| {
+            PackageError::io(
+                self.dir,
+                std::io::Error::other("the package writer thread stopped"),
+            )
+        })
+    }
+}
+
 fn flush(
     normalizer: &mut RelationalNormalizer,
     load_id: &str,
@@ -331,10 +372,189 @@ fn flush(
     })
 }
 
+/// Items per block of JSON lines. With more than one core, the block after the current one is
+/// normalized beside it by a fork of the normalizer.
+const BLOCK_ITEMS: usize = 10_000;
+
+/// JSON lines of one block and where each ends.
+#[derive(Default)]
+struct Block {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Block {
+    /// The next block of `reader`, `None` at its end.
+    fn read(reader: &mut impl BufRead, path: &Path) -> Result<Option<Block>, PackageError> {
+        let mut block = Block::default();
+        while block.ends.len() < BLOCK_ITEMS {
+            let n = reader
+                .read_until(b'\n', &mut block.bytes)
+                .map_err(|e| PackageError::io(path, e))?;
+            if n == 0 {
+                break;
+            }
+            block.ends.push(block.bytes.len());
+        }
+        Ok((!block.ends.is_empty()).then_some(block))
+    }
+
+    fn len(&self) -> u64 {
+        self.ends.len() as u64
+    }
+
+    /// Pushes the block's items; on failure, the 0-based index of the failing item.
+    fn push(
+        &self,
+        normalizer: &mut RelationalNormalizer,
+        table: &str,
+    ) -> Result<(), (u64, NormalizeError)> {
+        let mut start = 0;
+        for (i, &end) in self.ends.iter().enumerate() {
+            normalizer
+                .push_json(table, &self.bytes[start..end])
+                .map_err(|e| (i as u64, e))?;
+            start = end;
+        }
+        Ok(())
+    }
+}
+
+/// A fork's work: it normalizes `block` and flushes, or says it could not.
+type ForkJob = (RelationalNormalizer, Block);
+type ForkDone = (RelationalNormalizer, Block, Option<NormalizedChunk>);
+
+/// Normalizes the JSON lines of one extracted file, block by block, on two cores when there
+/// are two. The main normalizer takes the blocks in order; the one after it goes to a fork
+/// of the normalizer on another thread. A fork's output is used only when the fork left the
+/// schema as it found it: then every value of its block had a column, table and type in the
+/// schema before the block, and the main normalizer would have produced the same rows.
+/// Otherwise (the block brings new columns or types, or fails) the main normalizer does the
+/// block again itself. So the package is exactly what one normalizer would write, and since
+/// schemas settle after the first rows, almost every block is done in parallel.
+struct JsonBlocks<'a, 's> {
+    normalizer: &'a mut RelationalNormalizer,
+    table: &'a str,
+    resource: &'a str,
+    load_id: &'a str,
+    sink: &'a Sink<'s>,
+    /// Null-only columns already reported: main and fork report each once.
+    reported_null_only: &'a mut HashSet<(String, String)>,
+    /// Items of the resource done so far (positions in errors count from 1).
+    items: &'a mut u64,
+}
+
+impl JsonBlocks<'_, '_> {
+    fn normalize(
+        &mut self,
+        reader: &mut impl BufRead,
+        path: &Path,
+        parallel: bool,
+    ) -> Result<(), PackageError> {
+        std::thread::scope(|scope| {
+            let (jobs, job_rx) = mpsc::sync_channel::<ForkJob>(1);
+            let (done_tx, done) = mpsc::sync_channel::<ForkDone>(1);
+            let table = self.table;
+            if parallel {
+                scope.spawn(move || {
+                    for (mut fork, block) in job_rx {
+                        let chunk = match block.push(&mut fork, table) {
+                            Ok(()) => fork.flush().ok(),
+                            Err(_) => None,
+                        };
+                        if done_tx.send((fork, block, chunk)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            let result = self.blocks(reader, path, parallel, &jobs, &done);
+            drop(jobs);
+            result
+        })
+    }
+
+    fn blocks(
+        &mut self,
+        reader: &mut impl BufRead,
+        path: &Path,
+        parallel: bool,
+        jobs: &mpsc::SyncSender<ForkJob>,
+        done: &mpsc::Receiver<ForkDone>,
+    ) -> Result<(), PackageError> {
+        while let Some(first) = Block::read(reader, path)? {
+            let mut forked = None;
+            if parallel && let Some(second) = Block::read(reader, path)? {
+                let fork = self.normalizer.fork(first.len());
+                let before = fork.schema().clone();
+                match jobs.send((fork, second)) {
+                    Ok(()) => forked = Some(before),
+                    // the fork's thread is gone: do the block here
+                    Err(mpsc::SendError((_, second))) => {
+                        self.main(&first)?;
+                        self.main(&second)?;
+                        continue;
+                    }
+                }
+            }
+            self.main(&first)?;
+            let Some(before) = forked else { continue };
+            let Ok((fork, second, chunk)) = done.recv() else {
+                return Err(PackageError::io(
+                    path,
+                    std::io::Error::other("the second normalizer thread stopped"),
+                ));
+            };
+            match chunk {
+                Some(chunk) if *fork.schema() == before => {
+                    self.normalizer.follow(&fork);
+                    *self.items += second.len();
+                    self.write(chunk)?;
+                }
+                _ => self.main(&second)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Normalizes `block` with the main normalizer and writes its rows.
+    fn main(&mut self, block: &Block) -> Result<(), PackageError> {
+        block
+            .push(self.normalizer, self.table)
+            .map_err(|(i, source)| PackageError::Normalize {
+                load_id: self.load_id.to_string(),
+                resource: self.resource.to_string(),
+                item: *self.items + i + 1,
+                source: Box::new(source),
+            })?;
+        *self.items += block.len();
+        let chunk = flush(self.normalizer, self.load_id)?;
+        self.write(chunk)
+    }
+
+    fn write(&mut self, mut chunk: NormalizedChunk) -> Result<(), PackageError> {
+        let schema = self.normalizer.schema();
+        let reported = &mut *self.reported_null_only;
+        chunk.warnings.retain(|w| match w {
+            NormalizeWarning::NullOnlyColumn { table, column } => {
+                let exists = schema
+                    .table(table)
+                    .and_then(|t| t.columns.get(column))
+                    .is_some_and(crate::schema::Column::is_complete);
+                !exists && reported.insert((table.clone(), column.clone()))
+            }
+            _ => true,
+        });
+        self.sink.write(chunk)
+    }
+}
+
 /// Open Arrow IPC writers, one per table; a table whose batch schema grows gets a new file.
 struct TableFiles<'a> {
     dir: &'a Path,
     tables: Vec<NormalizedTable>,
+    changes: Vec<SchemaChange>,
+    warnings: Vec<NormalizeWarning>,
     writers: HashMap<String, (Arc<ArrowSchema>, FileWriter<BufWriter<File>>)>,
 }
 
@@ -343,21 +563,18 @@ impl<'a> TableFiles<'a> {
         TableFiles {
             dir,
             tables: Vec::new(),
+            changes: Vec::new(),
+            warnings: Vec::new(),
             writers: HashMap::new(),
         }
     }
 
-    fn write(
-        &mut self,
-        chunk: NormalizedChunk,
-        changes: &mut Vec<SchemaChange>,
-        warnings: &mut Vec<NormalizeWarning>,
-    ) -> Result<(), PackageError> {
-        changes.extend(chunk.changes);
+    fn write(&mut self, chunk: NormalizedChunk) -> Result<(), PackageError> {
+        self.changes.extend(chunk.changes);
         for warning in chunk.warnings {
             // contract discards are counted per kind over the whole package
-            if !warnings.iter_mut().any(|w| w.absorb(&warning)) {
-                warnings.push(warning);
+            if !self.warnings.iter_mut().any(|w| w.absorb(&warning)) {
+                self.warnings.push(warning);
             }
         }
         for table_batch in chunk.batches {
@@ -409,11 +626,22 @@ impl<'a> TableFiles<'a> {
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Vec<NormalizedTable>, PackageError> {
+    /// Closes the files; the tables written, the schema changes and the warnings.
+    #[allow(clippy::type_complexity)]
+    fn finish(
+        mut self,
+    ) -> Result<
+        (
+            Vec<NormalizedTable>,
+            Vec<SchemaChange>,
+            Vec<NormalizeWarning>,
+        ),
+        PackageError,
+    > {
         for (_, (_, writer)) in self.writers.drain() {
             close(writer, self.dir)?;
         }
-        Ok(self.tables)
+        Ok((self.tables, self.changes, self.warnings))
     }
 }
 
@@ -430,3 +658,6 @@ fn close(mut writer: FileWriter<BufWriter<File>>, dir: &Path) -> Result<(), Pack
         .map_err(|e| PackageError::io(dir, e.into_error()))?;
     file.sync_all().map_err(|e| PackageError::io(dir, e))
 }
+
+#[cfg(test)]
+mod tests;
