@@ -91,7 +91,13 @@ impl Resource {
         let mut items = JsonItems::new(reader);
         Self::from_fn(name, move |buf| match items.next_item() {
             Ok(Some((item, _))) => {
-                buf.extend(item.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+                // a package line holds one item: line breaks inside (pretty-printed JSON) go
+                let trimmed = item.trim_ascii_end();
+                if memchr::memchr2(b'\n', b'\r', trimmed).is_none() {
+                    buf.extend_from_slice(trimmed);
+                } else {
+                    buf.extend(trimmed.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+                }
                 Ok(true)
             }
             Ok(None) => Ok(false),

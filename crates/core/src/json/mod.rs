@@ -7,7 +7,7 @@ pub mod stream;
 mod write;
 
 pub use item::Item;
-pub use parse::{JsonError, JsonErrorKind, MAX_DEPTH, parse, parse_str};
+pub use parse::{JsonError, JsonErrorKind, MAX_DEPTH, parse, parse_str, validate};
 pub use write::{
     item_to_string, python_float_repr, write_float, write_item, write_item_sorted, write_str,
     write_value_sorted,

@@ -79,6 +79,27 @@ pub fn parse_str(text: &str) -> Result<Item<'_>, JsonError> {
     Ok(item)
 }
 
+/// Checks that `text` is one JSON value that [`parse`] accepts, without building it: the
+/// same grammar, escapes, numbers and depth limit, with no allocation for objects and arrays.
+pub fn validate(text: &[u8]) -> Result<(), JsonError> {
+    let text = std::str::from_utf8(text).map_err(|e| JsonError {
+        kind: JsonErrorKind::InvalidUtf8,
+        offset: e.valid_up_to(),
+    })?;
+    let mut parser = Parser {
+        text,
+        bytes: text.as_bytes(),
+        pos: 0,
+    };
+    parser.skip_ws();
+    parser.skip_value(0)?;
+    parser.skip_ws();
+    if parser.pos != parser.bytes.len() {
+        return Err(parser.err(JsonErrorKind::TrailingCharacters));
+    }
+    Ok(())
+}
+
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -125,6 +146,52 @@ impl<'a> Parser<'a> {
             Some(b'n') => self.literal("null", Item::Null),
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(_) => Err(self.unexpected()),
+        }
+    }
+
+    /// [`Self::value`] without the item: containers are walked, scalars go through the same
+    /// checks and are dropped.
+    fn skip_value(&mut self, depth: usize) -> Result<(), JsonError> {
+        let (open, close) = match self.peek() {
+            Some(b'{') => (b'{', b'}'),
+            Some(b'[') => (b'[', b']'),
+            _ => return self.value(depth).map(drop),
+        };
+        let depth = depth + 1;
+        if depth > MAX_DEPTH {
+            return Err(self.err(JsonErrorKind::TooDeep));
+        }
+        debug_assert_eq!(self.peek(), Some(open));
+        self.pos += 1;
+        self.skip_ws();
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            if close == b'}' {
+                if self.peek() != Some(b'"') {
+                    return Err(self.unexpected());
+                }
+                self.string()?;
+                self.skip_ws();
+                if self.peek() != Some(b':') {
+                    return Err(self.unexpected());
+                }
+                self.pos += 1;
+                self.skip_ws();
+            }
+            self.skip_value(depth)?;
+            self.skip_ws();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(c) if c == close => {
+                    self.pos += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.unexpected()),
+            }
         }
     }
 
@@ -427,5 +494,46 @@ mod tests {
             parse(deep.as_bytes()).unwrap_err().kind,
             JsonErrorKind::TooDeep
         );
+    }
+
+    #[test]
+    fn validate_accepts_and_rejects_what_parse_does() {
+        let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
+        let ok_deep = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        let cases: &[&[u8]] = &[
+            br#"{"a": [1, 2.5e3, -0, true, false, null, {"b": "\u00e9\n"}], "c": {}}"#,
+            b"[]",
+            b"  {}  ",
+            b"{\"a\": 1,}",
+            b"[1 2]",
+            b"{\"a\" 1}",
+            b"{1: 2}",
+            b"\"\\ud800\"",
+            b"\"tab\there\"",
+            b"1e400",
+            b"01",
+            b"-",
+            b"[1, 2",
+            b"{} x",
+            b"nul",
+            b"\xff",
+            deep.as_bytes(),
+            ok_deep.as_bytes(),
+        ];
+        for case in cases {
+            assert_eq!(
+                validate(case).err(),
+                parse(case).err(),
+                "{}",
+                String::from_utf8_lossy(case)
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn validate_agrees_with_parse(text in r#"[\[\]{}:, "a0-9.eE+\-\\utrfnl]{0,40}"#) {
+            proptest::prop_assert_eq!(validate(text.as_bytes()).err(), parse(text.as_bytes()).err());
+        }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::io::BufRead;
 
-use super::{JsonError, parse};
+use super::{JsonError, validate};
 
 /// Where an item sits in its input, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,12 +94,12 @@ impl<R: BufRead> JsonItems<R> {
             line,
             item: self.item,
         };
-        if format == Format::Lines && self.item == 1 && parse(&self.buf).is_err() {
+        if format == Format::Lines && self.item == 1 && validate(&self.buf).is_err() {
             // not one object per line: maybe a single (pretty-printed) document
             self.reader.read_to_end(&mut self.buf)?;
             self.format = Some(Format::Done);
         }
-        parse(&self.buf).map_err(|source| ItemsError::Json { position, source })?;
+        validate(&self.buf).map_err(|source| ItemsError::Json { position, source })?;
         Ok(Some((&self.buf, position)))
     }
 

@@ -1,6 +1,6 @@
 //! Per-table columnar buffers: Arrow builders that normalized rows are appended to.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -153,7 +153,7 @@ pub(crate) struct ColumnBuffer {
 /// The rows of one table not yet flushed.
 pub(crate) struct TableBuffer {
     pub(crate) columns: Vec<ColumnBuffer>,
-    by_name: HashMap<u32, usize>,
+    by_name: FxHashMap<u32, usize>,
     filled: Vec<bool>,
     pub(crate) rows: usize,
 }
@@ -162,7 +162,7 @@ impl TableBuffer {
     pub(crate) fn new() -> Self {
         TableBuffer {
             columns: Vec::new(),
-            by_name: HashMap::new(),
+            by_name: FxHashMap::default(),
             filled: Vec::new(),
             rows: 0,
         }

@@ -19,7 +19,9 @@ mod paths;
 pub mod row_id;
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -157,7 +159,7 @@ pub struct RelationalNormalizer {
     names: Interner,
     paths: Paths,
     tables: Vec<TableCtx>,
-    roots: HashMap<String, usize>,
+    roots: FxHashMap<String, usize>,
     buffers: Vec<TableBuffer>,
     changes: Vec<SchemaChange>,
     warnings: Vec<NormalizeWarning>,
@@ -289,7 +291,7 @@ impl RelationalNormalizer {
             names,
             paths: Paths::new(),
             tables: Vec::new(),
-            roots: HashMap::new(),
+            roots: FxHashMap::default(),
             buffers: Vec::new(),
             changes: Vec::new(),
             warnings: Vec::new(),

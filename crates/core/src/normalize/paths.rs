@@ -4,7 +4,7 @@
 //! in a tree keyed by the raw source key, holding the normalized column name (and the name of
 //! the child table a list under that key goes to) as interned ids.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use crate::naming::{NamingConvention, PATH_SEPARATOR};
 
@@ -14,7 +14,7 @@ pub const EMPTY_KEY: &str = "_empty";
 /// Strings interned to dense ids.
 #[derive(Default)]
 pub(crate) struct Interner {
-    ids: HashMap<String, u32>,
+    ids: FxHashMap<String, u32>,
     names: Vec<String>,
 }
 
@@ -40,7 +40,7 @@ impl Interner {
 
 /// One key path inside a row.
 pub(crate) struct PathNode {
-    children: HashMap<Box<str>, u32>,
+    children: FxHashMap<Box<str>, u32>,
     /// Normalized, unshortened path (`a__b`), the prefix of deeper paths.
     joined: String,
     /// Column name for a value at this path (shortened).
@@ -61,7 +61,7 @@ impl Paths {
     pub(crate) fn new() -> Self {
         Paths {
             nodes: vec![PathNode {
-                children: HashMap::new(),
+                children: FxHashMap::default(),
                 joined: String::new(),
                 column: u32::MAX,
                 list_path: u32::MAX,
@@ -92,7 +92,7 @@ impl Paths {
         let column = names.intern(&naming.shorten_fragments(&[&joined]));
         let id = self.nodes.len() as u32;
         self.nodes.push(PathNode {
-            children: HashMap::new(),
+            children: FxHashMap::default(),
             joined,
             column,
             list_path,
@@ -139,7 +139,7 @@ pub(crate) struct TableCtx {
     /// Context of the root table.
     pub(crate) root: usize,
     /// Child tables by interned relative list path.
-    pub(crate) children: HashMap<u32, usize>,
+    pub(crate) children: FxHashMap<u32, usize>,
     /// Cached `Schema::requires_root_key` of a root table; reset when hints change.
     pub(crate) needs_root_key: Option<bool>,
 }
