@@ -64,3 +64,48 @@ fn parse_only(bencher: divan::Bencher) {
         divan::black_box(count)
     });
 }
+
+#[divan::bench(sample_count = 10, sample_size = 1)]
+fn validate_only(bencher: divan::Bencher) {
+    let data = input();
+    bencher.counter(BytesCount::new(data.len())).bench(|| {
+        let mut count = 0usize;
+        for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            count += usize::from(dltrs_core::json::validate(line).is_ok());
+        }
+        divan::black_box(count)
+    });
+}
+
+/// The whole normalize step of the pipeline: an extracted package in, Arrow IPC files out, on
+/// every core (blocks normalized beside each other, IPC written on its own thread).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn normalize_package(bencher: divan::Bencher) {
+    use dltrs_core::package::{ExtractWriter, WorkingDir, normalize};
+    let data = input();
+    bencher
+        .counter(BytesCount::new(data.len()))
+        .with_inputs(|| {
+            let dir = tempfile::tempdir().unwrap();
+            let wd = WorkingDir::open(dir.path()).unwrap();
+            let mut writer = ExtractWriter::begin(&wd, "1700000000.1", "rides").unwrap();
+            writer
+                .begin_resource("rides", "rides", Default::default())
+                .unwrap();
+            for line in data.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                writer.write_item(line).unwrap();
+            }
+            writer.commit().unwrap();
+            (dir, wd)
+        })
+        .bench_values(|(dir, wd)| {
+            let package = normalize(
+                &wd,
+                "1700000000.1",
+                Schema::new("rides"),
+                Box::new(dltrs_core::SnakeCase::new()),
+            )
+            .unwrap();
+            divan::black_box((dir, package.manifest.items))
+        });
+}
