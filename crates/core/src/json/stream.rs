@@ -1,5 +1,6 @@
 //! Items of a JSON input read as a stream: JSON Lines, one top-level array (split element by
-//! element, never parsed whole), or one object. Memory holds one item at a time.
+//! element, never parsed whole), or one object. Memory holds one item at a time, or for JSON
+//! Lines a few megabytes of lines, validated on two cores while the caller takes them.
 
 use std::io::BufRead;
 
@@ -53,6 +54,9 @@ enum Format {
     Done,
 }
 
+/// Bytes of JSON lines read and validated at once.
+const AHEAD_BYTES: usize = 4 << 20;
+
 /// Reads items one by one; see the module docs.
 pub struct JsonItems<R> {
     reader: R,
@@ -60,6 +64,45 @@ pub struct JsonItems<R> {
     buf: Vec<u8>,
     line: u64,
     item: u64,
+    ahead: Ahead,
+}
+
+/// JSON lines read ahead (after the first, which decides whether the input is JSON Lines at
+/// all) and validated together, split over two threads when there are two cores.
+#[derive(Default)]
+struct Ahead {
+    bytes: Vec<u8>,
+    /// Non-blank lines: start, end and line number.
+    lines: Vec<(usize, usize, u64)>,
+    next: usize,
+    /// The first line that is not valid JSON, and why.
+    error: Option<(usize, JsonError)>,
+}
+
+impl Ahead {
+    /// Validates every line; keeps the first failure.
+    fn validate(&mut self) {
+        let check = |lines: &[(usize, usize, u64)], offset: usize| {
+            lines.iter().enumerate().find_map(|(i, &(start, end, _))| {
+                validate(&self.bytes[start..end])
+                    .err()
+                    .map(|e| (offset + i, e))
+            })
+        };
+        let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+        let half = self.lines.len() / 2;
+        self.error = if parallel && half > 0 {
+            let (first, second) = self.lines.split_at(half);
+            std::thread::scope(|scope| {
+                let later = scope.spawn(|| check(second, half));
+                let early = check(first, 0);
+                // a panic in the helper cannot hide a bad line: check its half here again
+                early.or_else(|| later.join().unwrap_or_else(|_| check(second, half)))
+            })
+        } else {
+            check(&self.lines, 0)
+        };
+    }
 }
 
 impl<R: BufRead> JsonItems<R> {
@@ -71,6 +114,7 @@ impl<R: BufRead> JsonItems<R> {
             buf: Vec::new(),
             line: 1,
             item: 0,
+            ahead: Ahead::default(),
         }
     }
 
@@ -80,6 +124,9 @@ impl<R: BufRead> JsonItems<R> {
             Some(format) => format,
             None => self.detect()?,
         };
+        if format == Format::Lines && self.item > 0 {
+            return self.next_ahead();
+        }
         let found = match format {
             Format::Done => return Ok(None),
             Format::Lines => self.next_line()?,
@@ -126,6 +173,56 @@ impl<R: BufRead> JsonItems<R> {
             self.format = Some(format);
             return Ok(format);
         }
+    }
+
+    /// The next line read ahead, reading and validating the next few megabytes when none is
+    /// left.
+    fn next_ahead(&mut self) -> Result<Option<(&[u8], Position)>, ItemsError> {
+        if self.ahead.next == self.ahead.lines.len() {
+            self.fill_ahead()?;
+            if self.ahead.lines.is_empty() {
+                self.format = Some(Format::Done);
+                return Ok(None);
+            }
+        }
+        let index = self.ahead.next;
+        self.ahead.next += 1;
+        self.item += 1;
+        let (start, end, line) = self.ahead.lines[index];
+        let position = Position {
+            line,
+            item: self.item,
+        };
+        if let Some((bad, source)) = &self.ahead.error
+            && *bad == index
+        {
+            return Err(ItemsError::Json {
+                position,
+                source: source.clone(),
+            });
+        }
+        Ok(Some((&self.ahead.bytes[start..end], position)))
+    }
+
+    fn fill_ahead(&mut self) -> Result<(), ItemsError> {
+        let ahead = &mut self.ahead;
+        ahead.bytes.clear();
+        ahead.lines.clear();
+        ahead.next = 0;
+        ahead.error = None;
+        while ahead.bytes.len() < AHEAD_BYTES {
+            let start = ahead.bytes.len();
+            if self.reader.read_until(b'\n', &mut ahead.bytes)? == 0 {
+                break;
+            }
+            let line = self.line;
+            self.line += 1;
+            if !ahead.bytes[start..].iter().all(u8::is_ascii_whitespace) {
+                ahead.lines.push((start, ahead.bytes.len(), line));
+            }
+        }
+        ahead.validate();
+        Ok(())
     }
 
     /// The next non-blank line into `buf`; returns its line number.
@@ -269,6 +366,36 @@ mod tests {
     fn a_pretty_printed_object_is_one_item() {
         let got = items("{\n  \"a\": 1,\n  \"b\": [1]\n}\n").unwrap();
         assert_eq!(got.len(), 1);
+    }
+
+    #[test]
+    fn lines_read_ahead_keep_order_positions_and_the_first_error() {
+        // ~14 MB: several blocks read ahead, each validated on two threads
+        let mut text = String::new();
+        for i in 0..200_000u32 {
+            text.push_str(&format!(
+                "{{\"id\": {i}, \"pad\": \"{}\"}}\n",
+                "x".repeat(40)
+            ));
+            if i % 1000 == 0 {
+                text.push_str("\n");
+            }
+        }
+        let got = items(&text).unwrap();
+        assert_eq!(got.len(), 200_000);
+        assert!(got.windows(2).all(|w| w[0].1 < w[1].1));
+        let last = &got[199_999];
+        assert!(last.0.starts_with("{\"id\": 199999,"), "{}", last.0);
+        // lines are numbered with the blank ones counted
+        assert_eq!(last.1, 200_000 + 200);
+        // two bad lines far apart, in the second half of a block: the first is reported
+        let mut bad = text.clone();
+        bad.push_str("{\"id\": oops}\n{\"fine\": 1}\n{broken\n");
+        let err = items(&bad).unwrap_err().to_string();
+        assert!(
+            err.starts_with("line 200201, item 200001: invalid JSON"),
+            "{err}"
+        );
     }
 
     #[test]
