@@ -378,7 +378,7 @@ mod tests {
                 "x".repeat(40)
             ));
             if i % 1000 == 0 {
-                text.push_str("\n");
+                text.push('\n');
             }
         }
         let got = items(&text).unwrap();
