@@ -403,14 +403,13 @@ fn project_config() -> Result<dltrs::config::Config> {
 /// already, so an alert that cannot be delivered is a warning.
 fn report(info: &dltrs::LoadInfo, sinks: &dltrs::alerts::AlertSinks, json: bool) {
     if let Err(e) = dltrs::alerts::send(info, sinks) {
-        eprintln!("warning: {e}");
+        eprintln!("warning: {}", dltrs::secret::redact(&e.to_string()));
     }
-    let text = if json {
-        format!("{}\n", info.to_json())
+    if json {
+        println!("{}", dltrs::secret::redacted_json(info));
     } else {
-        info.to_string()
-    };
-    print!("{}", dltrs::secret::redact(&text));
+        print!("{}", dltrs::secret::redact(&info.to_string()));
+    }
 }
 
 /// Asks `question` on the terminal; true for `y`/`yes`.
@@ -918,7 +917,10 @@ fn run(cli: Cli) -> Result<()> {
                 section.pipelines_dir = Some(cwd.join(dir).display().to_string());
             }
             if let Some(spec) = destination {
-                section.destination = Some(match spec.strip_prefix("duckdb:") {
+                let path = spec
+                    .strip_prefix("duckdb:///")
+                    .or_else(|| spec.strip_prefix("duckdb:"));
+                section.destination = Some(match path {
                     Some(path) if !path.is_empty() => {
                         format!("duckdb:{}", cwd.join(path).display())
                     }

@@ -250,6 +250,11 @@ fn source_secrets_come_from_the_layers_and_the_file_sits_between_env_and_dltrs_f
         ),
     ];
     assert_eq!(run(&env), "Bearer pipe-env-token");
+    // a token of digits stays the same text, leading zeros and all
+    let digits = [("SOURCES__API__CLIENT__AUTH__TOKEN", "0012345")];
+    assert_eq!(run(&digits), "Bearer 0012345");
+    let digits = [("SOURCES__API__CLIENT__AUTH__TOKEN", "12345")];
+    assert_eq!(run(&digits), "Bearer 12345");
 
     // the pipeline file over the .dltrs files, the environment over the file
     p.write(
@@ -394,7 +399,7 @@ fn logs_help_and_exit_codes() {
     );
     p.write(
         ".dltrs/config.toml",
-        "[destination.duckdb]\ncredentials = 5\n",
+        "[destination.duckdb]\ncredentials = true\n",
     );
     let out = p.dltrs(&["load", "rides.jsonl", "--table", "rides"], &[]);
     assert_eq!(out.status.code(), Some(2));

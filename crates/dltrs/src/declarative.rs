@@ -301,14 +301,19 @@ impl Declared {
             typed => match crate::config::from_value::<PipelineFile>(toml::Value::Table(merged)) {
                 Ok(file) => file,
                 Err(e) => {
-                    return Err(match (e.missing_field(), typed) {
+                    // a missing source setting may come from any layer: say where we looked
+                    let layered = e
+                        .missing_field()
+                        .filter(|f| f.starts_with("sources.") && !f.contains('['));
+                    return Err(match (layered, typed) {
                         (Some(field), _) => {
                             let keys: Vec<&str> = field.split('.').collect();
                             config.table(&keys).missing(&format!("`{field}`"))
                         }
-                        (None, Err(e)) => located(e),
-                        (None, Ok(_)) => Error::Config(format!(
-                            "{}: {e} (the value comes from an environment variable or a .dltrs file)",
+                        // the file alone is wrong: its error has the line and column
+                        (None, Err(file_error)) if !overlaid => located(file_error),
+                        _ => Error::Config(format!(
+                            "{}: {e} (with the values of environment variables and .dltrs files)",
                             path.display()
                         )),
                     });
@@ -344,14 +349,22 @@ impl Declared {
         builder.build()
     }
 
-    /// Where the file sends schema alerts (paths taken from the file's directory), completed
-    /// from the configuration layers' `[alerts]`.
+    /// Where schema alerts go (paths taken from the file's directory): the environment's
+    /// `ALERTS__*` over the file's `[pipeline] alerts` over the `.dltrs` files' `[alerts]`.
     pub fn alert_sinks(&self) -> crate::alerts::AlertSinks {
-        let mut sinks = self.file.pipeline.alerts.clone().unwrap_or_default();
-        if let Some(path) = &sinks.jsonl {
-            sinks.jsonl = Some(self.base_dir.join(path));
+        let from_env = |key: &str| match self.config.text(&["alerts", key]) {
+            Some((value, crate::config::Origin::Env(_))) => Some(value),
+            _ => None,
+        };
+        let env = crate::alerts::AlertSinks {
+            jsonl: from_env("jsonl").map(|path| self.base_dir.join(path)),
+            webhook: from_env("webhook"),
+        };
+        let mut file = self.file.pipeline.alerts.clone().unwrap_or_default();
+        if let Some(path) = &file.jsonl {
+            file.jsonl = Some(self.base_dir.join(path));
         }
-        sinks.or(self.config.alert_sinks(&self.base_dir))
+        env.or(file).or(self.config.alert_sinks(&self.base_dir))
     }
 
     /// The resources of every source, in file order.
@@ -425,6 +438,8 @@ pub fn destination(
             let path = match &resolved.value {
                 None => format!("{pipeline_name}.duckdb"),
                 Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
+                // a file named by digits, from the environment
+                Some(toml::Value::Integer(_)) => resolved.text().unwrap_or_default(),
                 Some(toml::Value::Table(fields)) => match fields.get("database") {
                     Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
                     _ => {

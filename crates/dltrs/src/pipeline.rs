@@ -369,10 +369,8 @@ impl Pipeline {
             error: result.as_ref().err().map(ToString::to_string),
         };
         // the run's outcome stands whether or not its record could be written
-        if let Ok(text) = serde_json::to_string_pretty(&trace) {
-            let text = crate::secret::redact(&text);
-            let _ = write_atomic(&self.wd.path().join("trace.json"), text.as_bytes());
-        }
+        let text = crate::secret::redacted_json(&trace);
+        let _ = write_atomic(&self.wd.path().join("trace.json"), text.as_bytes());
         result
     }
 

@@ -24,6 +24,29 @@ pub fn register(value: &str) {
     }
 }
 
+/// `value` as pretty JSON with every registered secret masked in its strings (keys and
+/// values), before escaping: a secret holding `"` or `\` is still found, and a secret that
+/// looks like a number never touches the numbers.
+pub fn redacted_json(value: &impl serde::Serialize) -> String {
+    fn walk(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::String(s) => *s = redact(s),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            serde_json::Value::Object(map) => {
+                let entries = std::mem::take(map);
+                for (key, mut field) in entries {
+                    walk(&mut field);
+                    map.insert(redact(&key), field);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(value).unwrap_or_default();
+    walk(&mut value);
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
 /// `text` with every registered secret replaced by `***`: the last guard before anything
 /// reaches a terminal, a log or a file.
 pub fn redact(text: &str) -> String {
@@ -87,7 +110,27 @@ impl std::fmt::Display for Secret {
 
 impl<'de> Deserialize<'de> for Secret {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(deserializer)?;
+        /// Text, or a number (a numeric key from an environment variable), as text.
+        struct SecretText;
+        impl serde::de::Visitor<'_> for SecretText {
+            type Value = String;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a secret (text)")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+                Ok(v.to_owned())
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<String, E> {
+                Ok(v.to_string())
+            }
+        }
+        let text = deserializer.deserialize_any(SecretText)?;
         Secret::resolve(&text).map_err(serde::de::Error::custom)
     }
 }
@@ -110,6 +153,16 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(missing.contains("DLTRS_SURELY_UNSET_VAR"), "{missing}");
+    }
+
+    #[test]
+    fn redacts_json_strings_before_escaping_and_leaves_numbers() {
+        register("q\"uote-1000");
+        register("4242");
+        let value = serde_json::json!({"error": "bad q\"uote-1000 here", "rows": 14242});
+        let text = redacted_json(&value);
+        assert!(text.contains("\"bad *** here\""), "{text}");
+        assert!(text.contains("14242"), "{text}");
     }
 
     #[test]

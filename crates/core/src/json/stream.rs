@@ -96,8 +96,10 @@ impl Ahead {
             std::thread::scope(|scope| {
                 let later = scope.spawn(|| check(second, half));
                 let early = check(first, 0);
-                // a panic in the helper cannot hide a bad line: check its half here again
-                early.or_else(|| later.join().unwrap_or_else(|_| check(second, half)))
+                // joined either way; a panic in the helper cannot hide a bad line: its half is
+                // checked here again
+                let later = later.join().unwrap_or_else(|_| check(second, half));
+                early.or(later)
             })
         } else {
             check(&self.lines, 0)
@@ -196,10 +198,12 @@ impl<R: BufRead> JsonItems<R> {
         if let Some((bad, source)) = &self.ahead.error
             && *bad == index
         {
-            return Err(ItemsError::Json {
-                position,
-                source: source.clone(),
-            });
+            // lines after the bad one were not all validated: the input ends here
+            let source = source.clone();
+            self.ahead.lines.clear();
+            self.ahead.next = 0;
+            self.format = Some(Format::Done);
+            return Err(ItemsError::Json { position, source });
         }
         Ok(Some((&self.ahead.bytes[start..end], position)))
     }
@@ -212,8 +216,14 @@ impl<R: BufRead> JsonItems<R> {
         ahead.error = None;
         while ahead.bytes.len() < AHEAD_BYTES {
             let start = ahead.bytes.len();
-            if self.reader.read_until(b'\n', &mut ahead.bytes)? == 0 {
-                break;
+            match self.reader.read_until(b'\n', &mut ahead.bytes) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => {
+                    // nothing half read is handed out unvalidated
+                    ahead.lines.clear();
+                    return Err(e.into());
+                }
             }
             let line = self.line;
             self.line += 1;

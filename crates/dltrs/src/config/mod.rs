@@ -33,6 +33,8 @@ struct Layer {
     /// Empty when the file does not exist (it is still a place looked at).
     table: toml::Table,
     exists: bool,
+    /// Every string of a secrets file is a secret, whatever its key.
+    secrets: bool,
 }
 
 /// Where a value was found.
@@ -101,6 +103,7 @@ impl Config {
                             path,
                             table: toml::Table::new(),
                             exists: false,
+                            secrets: false,
                         });
                         continue;
                     }
@@ -118,6 +121,7 @@ impl Config {
                     path,
                     table,
                     exists: true,
+                    secrets: name == "secrets.toml",
                 });
             }
         }
@@ -141,6 +145,7 @@ impl Config {
             path: path.to_path_buf(),
             table,
             exists: true,
+            secrets: false,
         });
         self
     }
@@ -224,7 +229,11 @@ impl Config {
         for layer in layers.iter().rev() {
             for path in candidates.iter().rev() {
                 if let Some(found) = node(&layer.table, path) {
-                    register_secrets(found, path);
+                    if layer.secrets {
+                        register_all(found);
+                    } else {
+                        register_secrets(found, path);
+                    }
                     overlay(&mut value, found.clone());
                     origin = Some(Origin::File(layer.path.clone()));
                 }
@@ -282,7 +291,7 @@ fn from_env(path: &[String]) -> Option<(toml::Value, String)> {
         if keys.iter().any(String::is_empty) {
             continue;
         }
-        let mut leaf = toml::Value::String(text);
+        let mut leaf = env_value(text);
         for key in keys.iter().rev() {
             let mut table = toml::Table::new();
             table.insert(key.clone(), leaf);
@@ -292,8 +301,31 @@ fn from_env(path: &[String]) -> Option<(toml::Value, String)> {
         first_field.get_or_insert(var);
     }
     match std::env::var(&name) {
-        Ok(text) if !text.is_empty() => Some((toml::Value::String(text), name)),
+        Ok(text) if !text.is_empty() => Some((env_value(text), name)),
         _ => Some((fields?, first_field?)),
+    }
+}
+
+/// An environment variable's text as a TOML value: a number or a boolean when it reads back as
+/// the same text (so `"007"` and `"1e3"` stay text), text otherwise. Settings buffered by serde
+/// (tagged tables like `auth` and `paginator`) then get numbers where they want numbers, and
+/// fields that want text get the exact text back.
+fn env_value(text: String) -> toml::Value {
+    if let Ok(i) = text.parse::<i64>()
+        && i.to_string() == text
+    {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = text.parse::<f64>()
+        && f.is_finite()
+        && f.to_string() == text
+    {
+        return toml::Value::Float(f);
+    }
+    match text.as_str() {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(text),
     }
 }
 
@@ -319,6 +351,7 @@ fn overlay(lower: &mut Option<toml::Value>, higher: toml::Value) {
 
 /// Keys whose values are secrets, wherever they are set.
 const SECRET_KEYS: &[&str] = &[
+    "webhook",
     "password",
     "passwd",
     "token",
@@ -336,6 +369,19 @@ fn secret_key(key: &str) -> bool {
     SECRET_KEYS
         .iter()
         .any(|s| key == *s || key.ends_with(&format!("_{s}")))
+}
+
+/// Registers every string of `value` (from a secrets file).
+fn register_all(value: &toml::Value) {
+    match value {
+        toml::Value::String(s) => {
+            crate::secret::register(s);
+            register_url_password(s);
+        }
+        toml::Value::Table(t) => t.values().for_each(register_all),
+        toml::Value::Array(items) => items.iter().for_each(register_all),
+        scalar => crate::secret::register(&scalar.to_string()),
+    }
 }
 
 /// Registers the values under secret-named keys of `value` (found at `path`), and the
@@ -356,7 +402,12 @@ fn register_secrets(value: &toml::Value, path: &[String]) {
             }
             register_url_password(s);
         }
-        _ => {}
+        // a numeric token from the environment is still a token
+        scalar => {
+            if path.last().is_some_and(|k| secret_key(k)) {
+                crate::secret::register(&scalar.to_string());
+            }
+        }
     }
 }
 

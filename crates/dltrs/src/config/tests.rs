@@ -5,6 +5,7 @@ fn layer(path: &str, text: &str) -> Layer {
         path: PathBuf::from(path),
         table: toml::from_str(text).unwrap_or_default(),
         exists: true,
+        secrets: path.ends_with("secrets.toml"),
     }
 }
 
@@ -128,4 +129,27 @@ fn connection_string_passwords_are_secrets_wherever_they_come_from() {
         crate::secret::redact("auth failed: p%40ss-w0rd / p@ss-w0rd"),
         "auth failed: *** / ***"
     );
+}
+
+#[test]
+fn environment_text_becomes_a_number_only_when_it_reads_back_the_same() {
+    assert_eq!(env_value("30".into()), toml::Value::Integer(30));
+    assert_eq!(env_value("-2".into()), toml::Value::Integer(-2));
+    assert_eq!(env_value("0.5".into()), toml::Value::Float(0.5));
+    assert_eq!(env_value("true".into()), toml::Value::Boolean(true));
+    for text in [
+        "007",
+        "1e3",
+        "30.0",
+        "+1",
+        "12345678901234567890",
+        "True",
+        "ghp_x",
+    ] {
+        assert_eq!(
+            env_value(text.into()),
+            toml::Value::String(text.into()),
+            "{text}"
+        );
+    }
 }

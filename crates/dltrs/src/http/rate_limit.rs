@@ -15,7 +15,7 @@ impl RateLimiter {
         RateLimiter {
             interval: requests_per_second
                 .filter(|rate| *rate > 0.0 && rate.is_finite())
-                .map(|rate| Duration::from_secs_f64(1.0 / rate)),
+                .and_then(|rate| Duration::try_from_secs_f64(1.0 / rate).ok()),
             next_slot: Mutex::new(HashMap::new()),
         }
     }

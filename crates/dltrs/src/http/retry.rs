@@ -53,7 +53,9 @@ impl<'a> Attempt<'a> {
             Some(wait) => wait,
             None => {
                 let base = self.policy.backoff_factor.as_secs_f64() * f64::from(1u32 << exponent);
-                Duration::from_secs_f64(base * (0.5 + rand::random::<f64>()))
+                // a huge factor from the configuration waits the longest allowed, never panics
+                Duration::try_from_secs_f64(base * (0.5 + rand::random::<f64>()))
+                    .unwrap_or(self.policy.max_delay)
             }
         };
         Some(delay.min(self.policy.max_delay))

@@ -136,10 +136,8 @@ impl RestClient {
         let defaults = RetryPolicy::default();
         let seconds = |v: Option<f64>, name: &str, default: Duration| match v {
             None => Ok(default),
-            Some(s) if s >= 0.0 && s.is_finite() => Ok(Duration::from_secs_f64(s)),
-            Some(s) => Err(format!(
-                "client.{name} must be a number of seconds, not {s}"
-            )),
+            Some(s) => Duration::try_from_secs_f64(s)
+                .map_err(|_| format!("client.{name} must be a number of seconds, not {s}")),
         };
         let http = HttpConfig {
             timeout: seconds(config.timeout, "timeout", Duration::from_secs(60))?,

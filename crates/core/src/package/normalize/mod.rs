@@ -230,6 +230,15 @@ fn write_package(
         }
     }
     let mut schema = normalizer.into_schema();
+    // a block may find a column only null that a later block creates: that is no news
+    let mut warnings = warnings;
+    warnings.retain(|w| match w {
+        NormalizeWarning::NullOnlyColumn { table, column } => !schema
+            .table(table)
+            .and_then(|t| t.columns.get(column))
+            .is_some_and(crate::schema::Column::is_complete),
+        _ => true,
+    });
     schema.mark_seen_data(tables.iter().map(|t| t.name.as_str()));
     if extracted.state.is_some() && schema.table(STATE_TABLE).is_none() {
         let mut table = pipeline_state_table();
@@ -376,6 +385,10 @@ fn flush(
 /// normalized beside it by a fork of the normalizer.
 const BLOCK_ITEMS: usize = 10_000;
 
+/// Bytes per block at most, whatever the items' size: with two blocks in flight, memory stays
+/// bounded for large items too.
+const BLOCK_BYTES: usize = 4 << 20;
+
 /// JSON lines of one block and where each ends.
 #[derive(Default)]
 struct Block {
@@ -387,7 +400,7 @@ impl Block {
     /// The next block of `reader`, `None` at its end.
     fn read(reader: &mut impl BufRead, path: &Path) -> Result<Option<Block>, PackageError> {
         let mut block = Block::default();
-        while block.ends.len() < BLOCK_ITEMS {
+        while block.ends.len() < BLOCK_ITEMS && block.bytes.len() < BLOCK_BYTES {
             let n = reader
                 .read_until(b'\n', &mut block.bytes)
                 .map_err(|e| PackageError::io(path, e))?;
@@ -577,7 +590,14 @@ impl<'a> TableFiles<'a> {
                 self.warnings.push(warning);
             }
         }
-        for table_batch in chunk.batches {
+        for mut table_batch in chunk.batches {
+            // a fork's batch lacks the columns its block had no value for: padded with nulls,
+            // it goes on in the open file instead of starting a new one
+            if let Some((open, _)) = self.writers.get(&table_batch.table)
+                && let Some(padded) = pad(&table_batch.batch, open)
+            {
+                table_batch.batch = padded;
+            }
             let schema = table_batch.batch.schema();
             let index = match self.tables.iter().position(|t| t.name == table_batch.table) {
                 Some(index) => index,
@@ -643,6 +663,32 @@ impl<'a> TableFiles<'a> {
         }
         Ok((self.tables, self.changes, self.warnings))
     }
+}
+
+/// `batch` with the columns of `schema`, those it lacks all null, when every column it has is
+/// in `schema` with the same type; `None` otherwise (or when nothing is to pad).
+fn pad(batch: &RecordBatch, schema: &Arc<ArrowSchema>) -> Option<RecordBatch> {
+    let own = batch.schema();
+    if own == *schema {
+        return None;
+    }
+    let fits = own.fields().iter().all(|f| {
+        schema
+            .field_with_name(f.name())
+            .is_ok_and(|g| g.data_type() == f.data_type() && g.metadata() == f.metadata())
+    });
+    if !fits {
+        return None;
+    }
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| match own.index_of(field.name()) {
+            Ok(i) => Arc::clone(batch.column(i)),
+            Err(_) => arrow_array::new_null_array(field.data_type(), batch.num_rows()),
+        })
+        .collect();
+    RecordBatch::try_new(Arc::clone(schema), columns).ok()
 }
 
 fn close(mut writer: FileWriter<BufWriter<File>>, dir: &Path) -> Result<(), PackageError> {
