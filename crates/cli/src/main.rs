@@ -24,6 +24,7 @@ Get started:
   dltrs pipeline NAME info              what the pipeline holds; also trace, load-package,
                                         failed-jobs, drop, sync, abort-packages, schema
   dltrs load rides.jsonl --table rides  load one file into <pipeline>.duckdb
+  dltrs load rides.jsonl --table rides --destination postgresql://USER:PW@HOST:5432/DB
 
 Configuration, highest precedence first:
   1. command-line flags
@@ -78,10 +79,12 @@ enum Command {
         /// Dataset (schema) name; `<pipeline_name>_dataset` by default.
         #[arg(long)]
         dataset_name: Option<String>,
-        /// Destination: `duckdb` or `duckdb:PATH`. Plain `duckdb` (the default) uses the file
-        /// the configuration names (`DESTINATION__DUCKDB__CREDENTIALS`, or
+        /// Destination: `duckdb`, `duckdb:PATH`, `postgres` or
+        /// `postgresql://USER:PASSWORD@HOST:PORT/DATABASE`. Plain `duckdb` (the default) uses
+        /// the file the configuration names (`DESTINATION__DUCKDB__CREDENTIALS`, or
         /// `[destination.duckdb] credentials` in .dltrs/secrets.toml or config.toml), else
-        /// `<pipeline_name>.duckdb`.
+        /// `<pipeline_name>.duckdb`; plain `postgres` takes its credentials from
+        /// `DESTINATION__POSTGRES__CREDENTIALS` or `[destination.postgres]`.
         #[arg(long)]
         destination: Option<String>,
         /// Where pipeline working directories live ($DLTRS_PIPELINES_DIR or
@@ -120,7 +123,8 @@ enum Command {
         /// Where pipeline working directories live (overrides the file's `pipelines_dir`).
         #[arg(long)]
         pipelines_dir: Option<PathBuf>,
-        /// The destination (overrides the file's `destination`): `duckdb` or `duckdb:PATH`.
+        /// The destination (overrides the file's `destination`): `duckdb`, `duckdb:PATH`,
+        /// `postgres` or `postgresql://...`.
         #[arg(long)]
         destination: Option<String>,
         /// The dataset (overrides the file's `dataset_name`).
@@ -141,9 +145,9 @@ enum Command {
     },
     /// Scaffolds a pipeline: `pipeline.toml` and `.dltrs/` files for a source and destination.
     Init {
-        /// `rest_api` or `filesystem`.
+        /// `rest_api`, `filesystem` or `sql_database`.
         source: String,
-        /// `duckdb`.
+        /// `duckdb` or `postgres`.
         destination: String,
         /// The folder to write into (the current one by default).
         #[arg(long, default_value = ".")]
@@ -165,7 +169,8 @@ enum Command {
         /// Where pipeline working directories live.
         #[arg(long, global = true)]
         pipelines_dir: Option<PathBuf>,
-        /// The destination (`duckdb:PATH`); the one the last run used by default.
+        /// The destination (`duckdb:PATH`, `postgresql://...`); the one the last run used by
+        /// default (a password comes from the configuration).
         #[arg(long, global = true)]
         destination: Option<String>,
         #[command(subcommand)]
@@ -289,12 +294,19 @@ enum SchemaAction {
 /// Writes a starting point for a pipeline: a pipeline file that runs as it is (the
 /// filesystem one reads a sample file it writes too), and the `.dltrs/` configuration files.
 fn init(source: &str, destination: &str, dir: &Path, name: &str, force: bool) -> Result<()> {
-    if destination != "duckdb" {
-        return Err(dltrs::Error::Config(format!(
-            "unknown destination `{destination}`: dltrs init knows duckdb"
-        ))
-        .into());
-    }
+    let (destination_line, destination_secrets) = match destination {
+        "duckdb" => (format!("destination = \"duckdb:{name}.duckdb\""), ""),
+        "postgres" | "postgresql" => (
+            "destination = \"postgres\"                # credentials: .dltrs/secrets.toml or DESTINATION__POSTGRES__CREDENTIALS".to_string(),
+            "[destination.postgres]\n# a connection string, or a table: database, username, password, host, port\ncredentials = \"postgresql://loader:CHANGE_ME@localhost:5432/analytics\"\n\n",
+        ),
+        other => {
+            return Err(dltrs::Error::Config(format!(
+                "unknown destination `{other}`: dltrs init knows duckdb and postgres"
+            ))
+            .into());
+        }
+    };
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(dltrs::Error::Config(format!(
             "pipeline name `{name}`: use letters, digits and _"
@@ -329,25 +341,36 @@ new_files_only = true           # later runs read only new or changed files
 write_disposition = "append"
 "#
         .to_string(),
-        "sql_database" => {
-            return Err(dltrs::Error::Config(
-                "the sql_database source is not available yet; use rest_api or filesystem".into(),
-            )
-            .into());
-        }
+        "sql_database" => r#"[sources.db]
+type = "sql_database"
+# credentials: .dltrs/secrets.toml ([sources.db] credentials) or SOURCES__DB__CREDENTIALS
+schema = "public"               # PostgreSQL schema; for MySQL/MariaDB, the database
+chunk_size = 10000
+# every base table when `tables` is absent
+tables = [
+  { name = "items", write_disposition = "merge", incremental = { cursor_path = "updated_at" } },
+]
+"#
+        .to_string(),
         other => {
             return Err(dltrs::Error::Config(format!(
-                "unknown source `{other}`: dltrs init knows rest_api and filesystem"
+                "unknown source `{other}`: dltrs init knows rest_api, filesystem and sql_database"
             ))
             .into());
         }
+    };
+    let source_secrets = match source {
+        "sql_database" => {
+            "[sources.db]\ncredentials = \"postgresql://reader:CHANGE_ME@localhost:5432/shop\"   # or mysql://user:pw@host:3306/shop\n\n"
+        }
+        _ => "",
     };
     let pipeline = format!(
         r#"# Run with: dltrs run pipeline.toml      (see the README for every key)
 [pipeline]
 name = "{name}"
 dataset_name = "{name}_data"
-destination = "duckdb:{name}.duckdb"
+{destination_line}
 # schema_contract = {{ columns = "evolve", data_type = "freeze" }}
 
 {source_section}"#
@@ -360,7 +383,7 @@ destination = "duckdb:{name}.duckdb"
         ),
         (
             dir.join(".dltrs/secrets.toml"),
-            "# Secrets: keep this file out of version control (see .gitignore). Any key of a\n# [sources.<name>] table of pipeline.toml can be set here under the same path.\n\n# [sources.api.client.auth]\n# token = \"...\"\n\n# [alerts]\n# webhook = \"https://hooks.example.com/...\"\n".into(),
+            format!("# Secrets: keep this file out of version control (see .gitignore). Any key of a\n# [sources.<name>] table of pipeline.toml can be set here under the same path.\n\n{destination_secrets}{source_secrets}# [sources.api.client.auth]\n# token = \"...\"\n\n# [alerts]\n# webhook = \"https://hooks.example.com/...\"\n"),
         ),
         (dir.join(".dltrs/.gitignore"), "secrets.toml\n".into()),
     ];
@@ -456,6 +479,9 @@ fn pipeline_command(
             Path::new(""),
             &config,
         )?);
+        if let Some(dataset) = pipeline.recorded_dataset() {
+            builder = builder.dataset_name(dataset);
+        }
         if let Some(dir) = pipelines_dir {
             builder = builder.pipelines_dir(dir);
         }
@@ -795,7 +821,7 @@ fn init_logs(verbose: u8) {
         .and_then(|v| EnvFilter::try_new(v).ok())
         .unwrap_or_else(|| {
             EnvFilter::new(format!(
-                "warn,dltrs={level},dltrs_core={level},dltrs_duckdb={level},dltrs_cli={level}"
+                "warn,dltrs={level},dltrs_core={level},dltrs_duckdb={level},dltrs_postgres={level},dltrs_cli={level}"
             ))
         });
     let _ = tracing_subscriber::fmt()

@@ -59,6 +59,24 @@ fn scaffolds_run_or_parse() {
         dltrs::declarative::Declared::load(&rest.path().join("pipeline.toml")).unwrap();
     declared.file.pipeline.pipelines_dir = Some(rest.path().join("p").display().to_string());
     assert_eq!(declared.resources().unwrap().len(), 1);
-    let out = dltrs(rest.path(), &["init", "sql_database", "duckdb", "--force"]);
+    // sql_database: the file parses; its tables are read from a database when it runs
+    let out = dltrs(
+        rest.path(),
+        &["init", "sql_database", "postgres", "--force"],
+    );
+    assert!(out.status.success());
+    let declared = dltrs::declarative::Declared::load(&rest.path().join("pipeline.toml")).unwrap();
+    assert_eq!(
+        declared.file.sources["db"].kind,
+        dltrs::declarative::SourceKind::SqlDatabase
+    );
+    assert_eq!(
+        declared.file.pipeline.destination.as_deref(),
+        Some("postgres")
+    );
+    let out = dltrs(
+        rest.path(),
+        &["init", "sql_database", "snowflake", "--force"],
+    );
     assert_eq!(out.status.code(), Some(2));
 }

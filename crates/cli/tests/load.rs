@@ -201,7 +201,7 @@ fn usage_errors_explain_themselves() {
     let out = Command::new(env!("CARGO_BIN_EXE_dltrs"))
         .args(["load"])
         .arg(&file)
-        .args(["--table", "t", "--destination", "postgres://x"])
+        .args(["--table", "t", "--destination", "snowflake://x"])
         .arg("--pipelines-dir")
         .arg(env.path("p"))
         .output()

@@ -197,7 +197,7 @@ endpoint = { path = "a", paginator = { type = "offset", limit = 10, offest = 5 }
     let out = run(dir.path(), toml, &[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("`endpoint` belongs to rest_api resources"),
+        err.contains("`endpoint` does not belong to filesystem resources"),
         "{err}"
     );
 }

@@ -92,3 +92,40 @@ pub trait Destination {
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError>;
 }
+
+/// A boxed destination is a destination: what a destination chosen at run time (from a
+/// command-line flag or a pipeline file) is handed around as.
+impl<D: Destination + ?Sized> Destination for Box<D> {
+    fn destination_type(&self) -> &'static str {
+        (**self).destination_type()
+    }
+
+    fn destination_name(&self) -> &str {
+        (**self).destination_name()
+    }
+
+    fn location(&self) -> String {
+        (**self).location()
+    }
+
+    fn naming(&self) -> Box<dyn NamingConvention> {
+        (**self).naming()
+    }
+
+    fn restore(
+        &self,
+        dataset: &str,
+        pipeline_name: &str,
+        schema_name: &str,
+    ) -> Result<Option<Restored>, DestinationError> {
+        (**self).restore(dataset, pipeline_name, schema_name)
+    }
+
+    fn load(
+        &mut self,
+        dataset: &str,
+        package: &NormalizedPackage,
+    ) -> Result<LoadOutcome, DestinationError> {
+        (**self).load(dataset, package)
+    }
+}

@@ -1,5 +1,5 @@
 //! Declarative pipelines: one TOML file names the pipeline, its destination and its sources
-//! (`rest_api` and `filesystem`), and `dltrs run FILE` runs it. Unknown keys are errors that
+//! (`rest_api`, `filesystem` and `sql_database`), and `dltrs run FILE` runs it. Unknown keys are errors that
 //! name the key and its line.
 
 use std::path::{Path, PathBuf};
@@ -14,7 +14,8 @@ use crate::rest_api::{
     ClientConfig, ColumnConfig, EndpointConfig, Keys, ResourceConfig, ResourceSettings,
     RestApiConfig, WriteDispositionConfig, rest_api_resources,
 };
-use crate::{DuckDb, Error, Pipeline, Resource};
+use crate::sql_database::{SqlDatabaseConfig, SqlTableConfig, sql_database_resources};
+use crate::{Error, Pipeline, Resource};
 
 /// A pipeline file.
 #[derive(Debug, Deserialize)]
@@ -69,6 +70,21 @@ pub struct SourceSection {
     /// The contract of the source's resources, under their own.
     #[serde(default)]
     pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    /// `sql_database`: a `postgresql://` or `mysql://` connection string.
+    #[serde(default)]
+    pub credentials: Option<String>,
+    /// `sql_database`: the schema (PostgreSQL, `public`) or database (MySQL).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// `sql_database`: the tables (names or tables with hints); all of them when absent.
+    #[serde(default)]
+    pub tables: Vec<AnyResource>,
+    /// `sql_database`: rows per chunk.
+    #[serde(default)]
+    pub chunk_size: Option<usize>,
+    /// `sql_database`: tables read at once.
+    #[serde(default)]
+    pub parallelism: Option<usize>,
 }
 
 /// A source type.
@@ -79,6 +95,8 @@ pub enum SourceKind {
     RestApi,
     /// Files.
     Filesystem,
+    /// Tables of a SQL database.
+    SqlDatabase,
 }
 
 /// A resource of either source type, as written; checked against its source's type. TOML
@@ -118,7 +136,10 @@ struct ResourceTable {
     quote_char: Option<char>,
     #[serde(default)]
     has_header: Option<bool>,
-    // both
+    // sql_database
+    #[serde(default)]
+    query: Option<String>,
+    // all
     #[serde(default)]
     table_name: Option<String>,
     #[serde(default)]
@@ -180,10 +201,11 @@ impl AnyResource {
             ("delimiter", t.delimiter.is_some()),
             ("quote_char", t.quote_char.is_some()),
             ("has_header", t.has_header.is_some()),
+            ("query", t.query.is_some()),
         ];
         if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
             return Err(Error::Config(format!(
-                "sources.{source} resource `{name}`: `{key}` belongs to filesystem resources; a rest_api resource has `endpoint`"
+                "sources.{source} resource `{name}`: `{key}` does not belong to rest_api resources, which have `endpoint`"
             )));
         }
         Ok(ResourceConfig {
@@ -217,10 +239,11 @@ impl AnyResource {
             ("endpoint", t.endpoint.is_some()),
             ("include_from_parent", t.include_from_parent.is_some()),
             ("selected", t.selected.is_some()),
+            ("query", t.query.is_some()),
         ];
         if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
             return Err(Error::Config(format!(
-                "sources.{source} resource `{name}`: `{key}` belongs to rest_api resources; a filesystem resource has `path` or `url`"
+                "sources.{source} resource `{name}`: `{key}` does not belong to filesystem resources, which have `path` or `url`"
             )));
         }
         Ok(FileResourceConfig {
@@ -234,6 +257,49 @@ impl AnyResource {
             delimiter: t.delimiter,
             quote_char: t.quote_char,
             has_header: t.has_header,
+            table_name: t.table_name,
+            write_disposition: t.write_disposition,
+            primary_key: t.primary_key,
+            merge_key: t.merge_key,
+            max_table_nesting: t.max_table_nesting,
+            columns: t.columns,
+            schema_contract: t.schema_contract,
+            quarantine: t.quarantine,
+            create_tables_on_first_run: t.create_tables_on_first_run,
+        })
+    }
+}
+
+impl AnyResource {
+    fn sql(self, source: &str, index: usize) -> Result<SqlTableConfig, Error> {
+        let t = self.0;
+        let Some(name) = t.name else {
+            return Err(Error::Config(format!(
+                "sources.{source}.tables[{index}] has no `name`"
+            )));
+        };
+        let misplaced = [
+            ("endpoint", t.endpoint.is_some()),
+            ("include_from_parent", t.include_from_parent.is_some()),
+            ("selected", t.selected.is_some()),
+            ("path", t.path.is_some()),
+            ("url", t.url.is_some()),
+            ("format", t.format.is_some()),
+            ("file_name_column", t.file_name_column.is_some()),
+            ("new_files_only", t.new_files_only.is_some()),
+            ("delimiter", t.delimiter.is_some()),
+            ("quote_char", t.quote_char.is_some()),
+            ("has_header", t.has_header.is_some()),
+        ];
+        if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
+            return Err(Error::Config(format!(
+                "sources.{source} table `{name}`: `{key}` does not belong to sql_database tables, which have `name`, `query`, `incremental` and table hints"
+            )));
+        }
+        Ok(SqlTableConfig {
+            name,
+            query: t.query,
+            incremental: t.incremental,
             table_name: t.table_name,
             write_disposition: t.write_disposition,
             primary_key: t.primary_key,
@@ -371,6 +437,16 @@ impl Declared {
     pub fn resources(self) -> Result<Vec<Resource>, Error> {
         let mut resources = Vec::new();
         for (name, source) in self.file.sources {
+            let sql_keys = source.credentials.is_some()
+                || source.schema.is_some()
+                || !source.tables.is_empty()
+                || source.chunk_size.is_some()
+                || source.parallelism.is_some();
+            if sql_keys && source.kind != SourceKind::SqlDatabase {
+                return Err(Error::Config(format!(
+                    "sources.{name}: `credentials`, `schema`, `tables`, `chunk_size` and `parallelism` belong to sql_database sources"
+                )));
+            }
             match source.kind {
                 SourceKind::RestApi => {
                     let Some(client) = source.client else {
@@ -391,6 +467,49 @@ impl Declared {
                     let contract = source.schema_contract.unwrap_or_default();
                     resources.extend(
                         rest_api_resources(&config)?
+                            .into_iter()
+                            .map(|r| r.schema_contract_under(contract)),
+                    );
+                }
+                SourceKind::SqlDatabase => {
+                    if source.client.is_some()
+                        || source.resource_defaults.is_some()
+                        || !source.resources.is_empty()
+                    {
+                        return Err(Error::Config(format!(
+                            "sources.{name}: a sql_database source has `credentials`, `schema` and `tables`, not `client`, `resource_defaults` or `resources`"
+                        )));
+                    }
+                    let Some(credentials) = source.credentials else {
+                        return Err(crate::config::missing(
+                            &format!(
+                                "sources.{name}.credentials (a postgresql:// or mysql:// connection string)"
+                            ),
+                            &[
+                                format!(
+                                    "environment variable SOURCES__{}__CREDENTIALS",
+                                    name.to_uppercase()
+                                ),
+                                "the pipeline file".into(),
+                                format!("[sources.{name}] in .dltrs/secrets.toml and config.toml"),
+                            ],
+                        ));
+                    };
+                    let config = SqlDatabaseConfig {
+                        credentials,
+                        schema: source.schema,
+                        tables: source
+                            .tables
+                            .into_iter()
+                            .enumerate()
+                            .map(|(i, t)| t.sql(&name, i))
+                            .collect::<Result<_, _>>()?,
+                        chunk_size: source.chunk_size,
+                        parallelism: source.parallelism,
+                    };
+                    let contract = source.schema_contract.unwrap_or_default();
+                    resources.extend(
+                        sql_database_resources(&config)?
                             .into_iter()
                             .map(|r| r.schema_contract_under(contract)),
                     );
@@ -421,64 +540,4 @@ impl Declared {
     }
 }
 
-/// The destination `spec` names: `duckdb` or `duckdb:PATH`, relative paths taken from
-/// `base_dir`. Plain `duckdb` (or no spec) reads the database file from the configuration's
-/// `destination.duckdb.credentials` (a path, or a table with `database`), and is
-/// `<pipeline>.duckdb` when no layer sets it, as in dlt.
-pub fn destination(
-    spec: Option<&str>,
-    pipeline_name: &str,
-    base_dir: &Path,
-    config: &Config,
-) -> Result<DuckDb, Error> {
-    let spec = spec.unwrap_or("duckdb");
-    match spec.split_once(':') {
-        None if spec == "duckdb" => {
-            let resolved = config.value(&["destination", "duckdb"], &["credentials"]);
-            let path = match &resolved.value {
-                None => format!("{pipeline_name}.duckdb"),
-                Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
-                // a file named by digits, from the environment
-                Some(toml::Value::Integer(_)) => resolved.text().unwrap_or_default(),
-                Some(toml::Value::Table(fields)) => match fields.get("database") {
-                    Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
-                    _ => {
-                        return Err(Error::Config(format!(
-                            "the duckdb credentials from {} are a table without `database`: give the database file as a string or as `database = \"PATH\"`",
-                            origin_text(resolved.origin.as_ref())
-                        )));
-                    }
-                },
-                Some(_) => {
-                    return Err(Error::Config(format!(
-                        "the duckdb credentials from {} must be the database file's path",
-                        origin_text(resolved.origin.as_ref())
-                    )));
-                }
-            };
-            Ok(DuckDb::new(base_dir.join(path)))
-        }
-        Some(("duckdb", path)) if !path.is_empty() => {
-            Ok(DuckDb::new(base_dir.join(duckdb_path(spec))))
-        }
-        _ => Err(Error::Config(format!(
-            "unknown destination `{spec}`: use `duckdb` or `duckdb:PATH` (e.g. duckdb:data/rides.duckdb)"
-        ))),
-    }
-}
-
-/// The file of `PATH`, `duckdb:PATH` or the connection string `duckdb:///PATH` (relative;
-/// `duckdb:////abs/path` is absolute, as in SQLAlchemy).
-fn duckdb_path(spec: &str) -> &str {
-    spec.strip_prefix("duckdb:///")
-        .or_else(|| spec.strip_prefix("duckdb:"))
-        .unwrap_or(spec)
-}
-
-fn origin_text(origin: Option<&crate::config::Origin>) -> String {
-    match origin {
-        Some(crate::config::Origin::Env(var)) => format!("environment variable {var}"),
-        Some(crate::config::Origin::File(path)) => path.display().to_string(),
-        None => "the configuration".into(),
-    }
-}
+pub use crate::destinations::destination;

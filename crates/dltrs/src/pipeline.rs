@@ -403,6 +403,16 @@ impl Pipeline {
             .map(str::to_owned)
     }
 
+    /// The dataset the last extract loaded into, if any run recorded it.
+    pub fn recorded_dataset(&self) -> Option<String> {
+        self.state()
+            .ok()?
+            .0
+            .get("dataset_name")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
     /// The packages of the working directory by stage: `extracted` and `normalized` are
     /// pending, `loaded` are kept as a record (manifest and schema).
     pub fn packages(&self) -> Result<Vec<(String, &'static str)>> {
@@ -540,6 +550,11 @@ impl Pipeline {
             "destination",
             serde_json::json!(self.destination.location()),
         );
+        // dlt keeps the dataset in the state; the commands that open the pipeline by name
+        // read it back
+        state
+            .0
+            .insert("dataset_name".into(), serde_json::json!(self.dataset_name));
         state.bump_version();
         let extracted = state.local("last_extracted_hash").and_then(Value::as_str);
         if force || extracted != state.version_hash() {
@@ -694,6 +709,17 @@ impl Pipeline {
             _ => serde_json::Map::new(),
         };
         let mut seen = std::collections::HashSet::new();
+        let resources: Vec<Resource> = resources.into_iter().collect();
+        // every resource's own state before any is pulled: a source may start reading its
+        // next resources (SQL tables in parallel) while the first is extracted
+        for resource in &resources {
+            let stored = resource_states
+                .get(resource.name())
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            resource.state().load(stored, source.clone());
+        }
         for mut resource in resources {
             any = true;
             let name = resource.name().to_string();

@@ -9,7 +9,8 @@ use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
 use dltrs::json::{Item, parse_str, write_item};
-use dltrs::{DuckDb, Pipeline, Resource, WriteDisposition};
+use dltrs::{DuckDb, Pipeline, Postgres, Resource, WriteDisposition};
+use dltrs_testkit::pg::{TestSchema, url};
 use serde_json::{Value, json};
 
 const DATASET: &str = "conformance";
@@ -41,8 +42,15 @@ fn field<'a>(item: &'a Item<'a>, key: &str) -> Option<&'a Item<'a>> {
     }
 }
 
+/// Where a case is loaded.
+#[derive(Clone, Copy)]
+enum Target {
+    DuckDb,
+    Postgres,
+}
+
 /// Runs a case file through a pipeline and returns the dump of its dataset.
-fn run_case(path: &Path) -> Value {
+fn run_case(path: &Path, target: Target) -> Value {
     let text = std::fs::read_to_string(path).unwrap();
     let case: Value = serde_json::from_str(&text).unwrap();
     // items are re-serialized from our own parser so integers beyond 64 bits stay exact
@@ -53,12 +61,16 @@ fn run_case(path: &Path) -> Value {
     let dir = tempfile::tempdir().unwrap();
     // named like the dataset on purpose: every name must be qualified with the catalog
     let db = dir.path().join("conformance.duckdb");
-    let mut pipeline = Pipeline::builder("conformance")
-        .pipelines_dir(dir.path().join("pipelines"))
-        .dataset_name(DATASET)
-        .destination(DuckDb::new(&db))
-        .build()
-        .unwrap();
+    let mut pg = matches!(target, Target::Postgres).then(|| TestSchema::new("conformance"));
+    let builder = Pipeline::builder("conformance").pipelines_dir(dir.path().join("pipelines"));
+    let mut pipeline = match &pg {
+        None => builder.dataset_name(DATASET).destination(DuckDb::new(&db)),
+        Some(pg) => builder
+            .dataset_name(pg.name.clone())
+            .destination(Postgres::from_url(&url()).unwrap()),
+    }
+    .build()
+    .unwrap();
     for (index, run) in case["runs"].as_array().unwrap().iter().enumerate() {
         let mut lines = String::new();
         if let Some(Item::Array(items)) = field(&runs[index], "data") {
@@ -82,6 +94,10 @@ fn run_case(path: &Path) -> Value {
             .unwrap_or_else(|e| panic!("{}: run {index}: {e}", path.display()));
     }
     drop(pipeline);
+    if let Some(pg) = &mut pg {
+        let name = pg.name.clone();
+        return dltrs_testkit::dump_postgres(&mut pg.client, &name, DATASET).unwrap();
+    }
     let conn = duckdb::Connection::open(&db).unwrap();
     dltrs_testkit::dump_dataset(&conn, DATASET).unwrap()
 }
@@ -96,20 +112,36 @@ fn cases(dir: &str) -> Vec<PathBuf> {
     paths
 }
 
-#[test]
-fn every_case_matches_dlt() {
+fn every_case_matches_dlt_on(target: Target) {
     let mut failures = Vec::new();
     let all = cases("cases");
     assert!(all.len() >= 20, "conformance cases missing");
     for path in &all {
         let name = path.file_stem().unwrap().to_str().unwrap();
-        let expected = read_json(&testdata().join("expected").join(format!("{name}.json")));
-        let actual = run_case(path);
+        let mut expected = read_json(&testdata().join("expected").join(format!("{name}.json")));
+        let mut actual = run_case(path, target);
+        if let Target::Postgres = target {
+            // jsonb keeps objects with sorted keys: compare JSON columns in one form
+            dltrs_testkit::canonical_json_columns(&mut expected);
+            dltrs_testkit::canonical_json_columns(&mut actual);
+        }
         if let Err(report) = dltrs_testkit::compare(&expected, &actual) {
             failures.push(format!("== {name}\n{report}"));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_case_matches_dlt() {
+    every_case_matches_dlt_on(Target::DuckDb);
+}
+
+/// The same cases loaded into PostgreSQL (a fresh schema each) and dumped by the same rules:
+/// dlt's PostgreSQL types map back to the DuckDB types of the expectations.
+#[test]
+fn every_case_matches_dlt_on_postgres() {
+    every_case_matches_dlt_on(Target::Postgres);
 }
 
 #[test]
@@ -126,7 +158,7 @@ fn every_beyond_case_gets_its_documents() {
             }
             _ => panic!("{name}: no expected documents"),
         };
-        let actual = run_case(&path);
+        let actual = run_case(&path, Target::DuckDb);
         let expected = json!({ "documents": documents });
         let actual = json!({ "documents": actual["documents"] });
         if let Err(report) = dltrs_testkit::compare(&expected, &actual) {

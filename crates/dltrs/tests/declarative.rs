@@ -17,16 +17,33 @@ fn readme_examples() -> Vec<String> {
 
 #[test]
 fn readme_examples_are_valid_pipelines() {
-    let (secrets, examples): (Vec<String>, Vec<String>) = readme_examples()
+    let examples: Vec<String> = readme_examples()
         .into_iter()
-        .partition(|e| e.starts_with("# .dltrs/secrets.toml"));
-    assert_eq!(examples.len(), 5);
-    assert_eq!(secrets.len(), 1);
+        .filter(|e| e.contains("[pipeline]"))
+        .collect();
+    assert_eq!(examples.len(), 6);
     let dir = tempfile::tempdir().unwrap();
+    // the sql_database example reads a database: the test server, with its tables
+    let mut pg = dltrs_testkit::pg::TestSchema::new("readme");
+    let s = format!("\"{}\"", pg.name);
+    pg.client
+        .batch_execute(&format!(
+            "CREATE SCHEMA {s};
+             CREATE TABLE {s}.customers (id int PRIMARY KEY, name text);
+             CREATE TABLE {s}.orders (id int PRIMARY KEY, total numeric(12,2), updated_at timestamptz);"
+        ))
+        .unwrap();
     for (i, example) in examples.iter().enumerate() {
         let file = dir.path().join(format!("example{i}.toml"));
         // secrets come from the environment, which a test cannot set: give them a value
-        let example = example.replace("\"${HELPDESK_TOKEN}\"", "\"token\"");
+        let example = example
+            .replace("\"${HELPDESK_TOKEN}\"", "\"token\"")
+            .replace(
+                "\"postgresql://reader@db:5432/shop\"",
+                &format!("\"{}\"", dltrs_testkit::pg::url()),
+            )
+            .replace("schema = \"public\"", &format!("schema = \"{}\"", pg.name))
+            .replace("FROM orders", &format!("FROM {}.orders", pg.name));
         std::fs::write(&file, example).unwrap();
         let mut declared = Declared::load(&file).unwrap_or_else(|e| panic!("example {i}: {e}"));
         declared.file.pipeline.pipelines_dir = Some(dir.path().join("p").display().to_string());

@@ -106,7 +106,7 @@ pub(crate) fn ensure_root_keys(
     root: &str,
     catalog: &mut Catalog,
 ) -> duckdb::Result<()> {
-    for table in descendants(schema, root) {
+    for table in schema.descendants(root) {
         if !catalog.has_table(&table.name) || catalog.has_column(&table.name, ROOT_ID) {
             continue;
         }
@@ -123,35 +123,6 @@ pub(crate) fn ensure_root_keys(
         }
     }
     Ok(())
-}
-
-/// Child tables of `root` at any depth, parents before children.
-pub(crate) fn descendants<'s>(schema: &'s Schema, root: &str) -> Vec<&'s Table> {
-    let mut out: Vec<&Table> = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(parent) = frontier.pop() {
-        for table in schema.tables.values() {
-            if table.parent.as_deref() == Some(parent) {
-                out.push(table);
-                frontier.push(&table.name);
-            }
-        }
-    }
-    out.sort_by_key(|t| depth(schema, t));
-    out
-}
-
-fn depth(schema: &Schema, table: &Table) -> usize {
-    let mut depth = 0;
-    let mut current = table;
-    while let Some(parent) = current.parent.as_deref().and_then(|p| schema.table(p)) {
-        depth += 1;
-        current = parent;
-        if depth > schema.tables.len() {
-            break;
-        }
-    }
-    depth
 }
 
 /// Fills `_dlt_root_id` of a child table: its parent's `_dlt_id` under a root table, else its

@@ -9,7 +9,7 @@ use dltrs_core::schema::{
 use dltrs_core::state::STATE_TABLE;
 use duckdb::Connection;
 
-use crate::ddl::{Catalog, descendants, ensure_root_keys, sync_table};
+use crate::ddl::{Catalog, ensure_root_keys, sync_table};
 use crate::merge;
 use crate::sql::Dataset;
 
@@ -220,7 +220,7 @@ fn load_root(
     match disposition {
         WriteDisposition::Replace => {
             let mut tables = vec![root_table];
-            tables.extend(descendants(schema, &root.name));
+            tables.extend(schema.descendants(&root.name));
             for table in tables {
                 if catalog.has_table(&table.name) {
                     conn.execute_batch(&format!("DELETE FROM {}", dataset.table(&table.name)))

@@ -8,7 +8,7 @@ use dltrs_core::package::{NormalizedPackage, NormalizedTable};
 use dltrs_core::schema::Table;
 use duckdb::Connection;
 
-use crate::ddl::{Catalog, descendants};
+use crate::ddl::Catalog;
 use crate::load::{StepResult, Target, append, at};
 use crate::sql::{Dataset, ident, ident_list};
 
@@ -112,7 +112,7 @@ pub(crate) fn delete_insert(
         keys.matches(root_stage)
     );
     conn.execute_batch(&sql).map_err(at(&root.name))?;
-    for child in descendants(schema, &root.name) {
+    for child in schema.descendants(&root.name) {
         if catalog.has_table(&child.name) {
             conn.execute_batch(&format!(
                 "DELETE FROM {} WHERE {ROOT_ID} IN (SELECT {ROW_ID} FROM {DELETE_IDS})",

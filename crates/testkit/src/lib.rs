@@ -9,9 +9,12 @@
 
 mod compare;
 mod dump;
+mod pg_dump;
 mod pyfmt;
 
 pub use compare::compare;
 pub use dump::dump_dataset;
+pub use pg_dump::{canonical_json_columns, dump_postgres};
 
+pub mod pg;
 pub mod server;

@@ -190,6 +190,36 @@ impl Schema {
         current
     }
 
+    /// The child tables of `root` at any depth, parents before children.
+    pub fn descendants(&self, root: &str) -> Vec<&Table> {
+        let mut out: Vec<&Table> = Vec::new();
+        let mut frontier = vec![root];
+        while let Some(parent) = frontier.pop() {
+            for table in self.tables.values() {
+                if table.parent.as_deref() == Some(parent) && out.len() < self.tables.len() {
+                    out.push(table);
+                    frontier.push(&table.name);
+                }
+            }
+        }
+        out.sort_by_key(|t| self.depth(t));
+        out
+    }
+
+    /// How many parents a table has above it (0 for a root table).
+    fn depth(&self, table: &Table) -> usize {
+        let mut depth = 0;
+        let mut current = table;
+        while let Some(parent) = current.parent.as_deref().and_then(|p| self.tables.get(p)) {
+            depth += 1;
+            current = parent;
+            if depth > self.tables.len() {
+                break;
+            }
+        }
+        depth
+    }
+
     /// The merge strategy that applies to a table's chain, if its root merges.
     pub fn merge_strategy(&self, table: &Table) -> Option<MergeStrategy> {
         let root = self.root_table(table);

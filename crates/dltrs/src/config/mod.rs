@@ -412,7 +412,11 @@ fn register_secrets(value: &toml::Value, path: &[String]) {
 }
 
 /// The password of a connection string (`postgresql://user:pw@host/db`) is a secret wherever
-/// it came from.
+/// it came from: a command-line flag as much as a configuration file.
+pub fn register_connection_string(text: &str) {
+    register_url_password(text);
+}
+
 fn register_url_password(text: &str) {
     if let Ok(url) = url::Url::parse(text)
         && let Some(password) = url.password()
