@@ -185,7 +185,7 @@ fn numeric(value: i128, scale: u32, out: &mut Vec<u8>) {
     let mut frac: Vec<u8> = Vec::with_capacity(scale + 3);
     frac.resize(frac_zeros, b'0');
     frac.extend_from_slice(frac_part.as_bytes());
-    while frac.len() % 4 != 0 {
+    while !frac.len().is_multiple_of(4) {
         frac.push(b'0');
     }
     for chunk in frac.chunks(4) {
