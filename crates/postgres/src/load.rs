@@ -104,6 +104,9 @@ fn apply(
     for root in &package.manifest.roots {
         load_root(tx, dataset, package, root, &mut catalog)?;
     }
+    catalog
+        .add_deferred_constraints(tx, dataset)
+        .map_err(at("constraints"))?;
 
     store_schema_version(tx, dataset, schema).map_err(at(VERSION_TABLE))?;
     if let Some(state) = &package.manifest.state {
