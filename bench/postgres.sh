@@ -6,13 +6,14 @@
 #
 # usage: bench/postgres.sh [N] [POSTGRES_URL] [PYTHON]
 #   N: records (default 1000000)
-#   POSTGRES_URL: default postgresql://root@127.0.0.1:5432/test; schemas `bench_pg` and
+#   POSTGRES_URL: default postgresql://root:unused@127.0.0.1:5432/test (dlt insists on a
+#   password; trust auth ignores it); schemas `bench_pg` and
 #   `bench_dlt` are dropped and recreated in it.
 #   PYTHON: an interpreter with `dlt[postgres]==1.31.0`, for the dlt anchor (skipped without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-1000000}
-pg=${2:-postgresql://root@127.0.0.1:5432/test}
+pg=${2:-postgresql://root:unused@127.0.0.1:5432/test}
 py=${3:-python3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/dltrs-target}
 bin=$CARGO_TARGET_DIR/release
