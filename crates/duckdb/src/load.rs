@@ -230,7 +230,7 @@ fn load_root(
             append_all(conn, dataset, package, &chain)
         }
         WriteDisposition::Merge => {
-            let keys = merge::Keys::of(root_table);
+            let keys = dltrs_core::sql::MergeKeys::of(root_table);
             if keys.is_empty() {
                 // dlt falls back to append when a merge table has no keys
                 return append_all(conn, dataset, package, &chain);

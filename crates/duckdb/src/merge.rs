@@ -11,6 +11,7 @@ use duckdb::Connection;
 use crate::ddl::Catalog;
 use crate::load::{StepResult, Target, append, at};
 use crate::sql::{Dataset, ident, ident_list};
+use dltrs_core::sql::MergeKeys;
 
 const ROW_ID: &str = "\"_dlt_id\"";
 const ROOT_ID: &str = "\"_dlt_root_id\"";
@@ -18,47 +19,6 @@ const ROOT_ID: &str = "\"_dlt_root_id\"";
 const DELETE_IDS: &str = "\"dltrs_merge_delete\"";
 /// Temporary table of staged root row ids that are inserted.
 const KEEP_IDS: &str = "\"dltrs_merge_keep\"";
-
-/// The key columns of a merge root table.
-pub(crate) struct Keys {
-    primary: Vec<String>,
-    merge: Vec<String>,
-}
-
-impl Keys {
-    /// The primary and merge key columns declared on `table`.
-    pub(crate) fn of(table: &Table) -> Keys {
-        let owned = |v: Vec<&str>| v.into_iter().map(str::to_string).collect();
-        Keys {
-            primary: owned(table.columns_with(|c| c.primary_key)),
-            merge: owned(table.columns_with(|c| c.merge_key)),
-        }
-    }
-
-    /// True when the table has neither.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.primary.is_empty() && self.merge.is_empty()
-    }
-
-    /// `EXISTS (...) OR EXISTS (...)`: a destination row `d` matches a staged row on a key.
-    fn matches(&self, staged: &str) -> String {
-        [&self.primary, &self.merge]
-            .into_iter()
-            .filter(|key| !key.is_empty())
-            .map(|key| {
-                let on: Vec<String> = key
-                    .iter()
-                    .map(|c| format!("d.{c} = s.{c}", c = ident(c)))
-                    .collect();
-                format!(
-                    "EXISTS (SELECT 1 FROM {staged} AS s WHERE {})",
-                    on.join(" AND ")
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ")
-    }
-}
 
 fn staging_name(index: usize) -> String {
     ident(&format!("dltrs_stage_{index}"))
@@ -70,7 +30,7 @@ pub(crate) fn delete_insert(
     dataset: &Dataset,
     package: &NormalizedPackage,
     root: &Table,
-    keys: &Keys,
+    keys: &MergeKeys,
     chain: &[&NormalizedTable],
     catalog: &Catalog,
 ) -> StepResult<()> {

@@ -1,20 +1,7 @@
 //! DuckDB SQL text: quoted identifiers and column definitions.
 
 use dltrs_core::schema::Column;
-
-/// A double-quoted identifier; embedded quotes are doubled.
-pub fn ident(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
-    out.push('"');
-    for c in name.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
+pub use dltrs_core::sql::{ident, ident_list};
 
 /// A dataset: a schema in a DuckDB catalog (the attached database). Names are always
 /// qualified with the catalog, since a schema may share the database file's name.
@@ -36,11 +23,6 @@ impl Dataset {
     pub fn table(&self, table: &str) -> String {
         format!("{}.{}", self.qualified(), ident(table))
     }
-}
-
-/// A comma-separated list of quoted identifiers.
-pub fn ident_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    names.into_iter().map(ident).collect::<Vec<_>>().join(", ")
 }
 
 /// A column definition for `CREATE TABLE`: name, dlt's DuckDB type, `NOT NULL` when declared.

@@ -1,26 +1,7 @@
 //! PostgreSQL SQL text: quoted identifiers and column definitions.
 
 use dltrs_core::schema::Column;
-
-/// A double-quoted identifier; embedded quotes are doubled. PostgreSQL folds unquoted names
-/// to lower case, so every name is quoted to arrive as the schema spells it.
-pub fn ident(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
-    out.push('"');
-    for c in name.chars() {
-        if c == '"' {
-            out.push('"');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    out
-}
-
-/// A comma-separated list of quoted identifiers.
-pub fn ident_list<'a>(names: impl IntoIterator<Item = &'a str>) -> String {
-    names.into_iter().map(ident).collect::<Vec<_>>().join(", ")
-}
+pub use dltrs_core::sql::{ident, ident_list};
 
 /// A PostgreSQL schema holding a dataset's tables.
 #[derive(Debug, Clone)]
