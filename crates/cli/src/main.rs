@@ -20,6 +20,8 @@ const FLUSH_ROWS: usize = 50_000;
 const AFTER_HELP: &str = "\
 Get started:
   dltrs init rest_api duckdb            scaffold pipeline.toml and .dltrs/ here
+                                        (sources: rest_api, filesystem, sql_database;
+                                        destinations: duckdb, postgres)
   dltrs run pipeline.toml               run it (extract, normalize, load)
   dltrs pipeline NAME info              what the pipeline holds; also trace, load-package,
                                         failed-jobs, drop, sync, abort-packages, schema
@@ -115,8 +117,8 @@ enum Command {
         #[arg(short, long)]
         quiet: bool,
     },
-    /// Runs a declarative pipeline file: extracts its sources (REST APIs, files), normalizes
-    /// and loads them. See the README for the format.
+    /// Runs a declarative pipeline file: extracts its sources (REST APIs, files, SQL
+    /// databases), normalizes and loads them. See the README for the format.
     Run {
         /// The pipeline file (TOML).
         file: PathBuf,
@@ -182,7 +184,7 @@ enum Command {
         action: SchemaAction,
     },
     /// Normalizes a JSONL file into relational tables and prints the tables, row counts and
-    /// schema changes (no destination yet).
+    /// schema changes, without loading them anywhere.
     Normalize {
         /// JSON Lines file, one item per line (`-` for standard input).
         file: PathBuf,
