@@ -160,6 +160,65 @@ struct ResourceTable {
     create_tables_on_first_run: Option<bool>,
 }
 
+impl ResourceTable {
+    /// An error for the first key set here that belongs to another kind of source: the keys
+    /// of all kinds are read into one table (so an unknown key keeps its line).
+    fn refuse_keys_of_other_kinds(
+        &self,
+        kind: SourceKind,
+        source: &str,
+        name: &str,
+    ) -> Result<(), Error> {
+        use SourceKind::{Filesystem, RestApi, SqlDatabase};
+        let keys: [(&str, bool, &[SourceKind]); 12] = [
+            ("endpoint", self.endpoint.is_some(), &[RestApi]),
+            (
+                "include_from_parent",
+                self.include_from_parent.is_some(),
+                &[RestApi],
+            ),
+            ("selected", self.selected.is_some(), &[RestApi]),
+            ("path", self.path.is_some(), &[Filesystem]),
+            ("url", self.url.is_some(), &[Filesystem]),
+            ("format", self.format.is_some(), &[Filesystem]),
+            (
+                "file_name_column",
+                self.file_name_column.is_some(),
+                &[Filesystem],
+            ),
+            (
+                "new_files_only",
+                self.new_files_only.is_some(),
+                &[Filesystem],
+            ),
+            ("delimiter", self.delimiter.is_some(), &[Filesystem]),
+            ("quote_char", self.quote_char.is_some(), &[Filesystem]),
+            ("has_header", self.has_header.is_some(), &[Filesystem]),
+            ("query", self.query.is_some(), &[SqlDatabase]),
+        ];
+        let incremental = (self.incremental.is_some() && kind == RestApi).then_some("incremental");
+        let misplaced = keys
+            .iter()
+            .find(|(_, set, kinds)| *set && !kinds.contains(&kind))
+            .map(|(key, _, _)| *key)
+            .or(incremental);
+        let Some(key) = misplaced else {
+            return Ok(());
+        };
+        let (what, has) = match kind {
+            RestApi => ("rest_api resources", "`endpoint`"),
+            Filesystem => ("filesystem resources", "`path` or `url`"),
+            SqlDatabase => (
+                "sql_database tables",
+                "`name`, `query`, `incremental` and table hints",
+            ),
+        };
+        Err(Error::Config(format!(
+            "sources.{source} resource `{name}`: `{key}` does not belong to {what}, which have {has}"
+        )))
+    }
+}
+
 impl<'de> Deserialize<'de> for AnyResource {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct NameOrTable;
@@ -191,23 +250,7 @@ impl AnyResource {
                 "sources.{source}.resources[{index}] has no `name`"
             )));
         };
-        let misplaced = [
-            ("path", t.path.is_some()),
-            ("url", t.url.is_some()),
-            ("format", t.format.is_some()),
-            ("file_name_column", t.file_name_column.is_some()),
-            ("new_files_only", t.new_files_only.is_some()),
-            ("incremental", t.incremental.is_some()),
-            ("delimiter", t.delimiter.is_some()),
-            ("quote_char", t.quote_char.is_some()),
-            ("has_header", t.has_header.is_some()),
-            ("query", t.query.is_some()),
-        ];
-        if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
-            return Err(Error::Config(format!(
-                "sources.{source} resource `{name}`: `{key}` does not belong to rest_api resources, which have `endpoint`"
-            )));
-        }
+        t.refuse_keys_of_other_kinds(SourceKind::RestApi, source, &name)?;
         Ok(ResourceConfig {
             name: name.clone(),
             settings: ResourceSettings {
@@ -230,22 +273,12 @@ impl AnyResource {
 
     fn file(self, source: &str, index: usize) -> Result<FileResourceConfig, Error> {
         let t = self.0;
-        let Some(name) = t.name else {
+        let Some(name) = t.name.clone() else {
             return Err(Error::Config(format!(
                 "sources.{source}.resources[{index}] has no `name`"
             )));
         };
-        let misplaced = [
-            ("endpoint", t.endpoint.is_some()),
-            ("include_from_parent", t.include_from_parent.is_some()),
-            ("selected", t.selected.is_some()),
-            ("query", t.query.is_some()),
-        ];
-        if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
-            return Err(Error::Config(format!(
-                "sources.{source} resource `{name}`: `{key}` does not belong to filesystem resources, which have `path` or `url`"
-            )));
-        }
+        t.refuse_keys_of_other_kinds(SourceKind::Filesystem, source, &name)?;
         Ok(FileResourceConfig {
             name,
             path: t.path,
@@ -273,29 +306,12 @@ impl AnyResource {
 impl AnyResource {
     fn sql(self, source: &str, index: usize) -> Result<SqlTableConfig, Error> {
         let t = self.0;
-        let Some(name) = t.name else {
+        let Some(name) = t.name.clone() else {
             return Err(Error::Config(format!(
                 "sources.{source}.tables[{index}] has no `name`"
             )));
         };
-        let misplaced = [
-            ("endpoint", t.endpoint.is_some()),
-            ("include_from_parent", t.include_from_parent.is_some()),
-            ("selected", t.selected.is_some()),
-            ("path", t.path.is_some()),
-            ("url", t.url.is_some()),
-            ("format", t.format.is_some()),
-            ("file_name_column", t.file_name_column.is_some()),
-            ("new_files_only", t.new_files_only.is_some()),
-            ("delimiter", t.delimiter.is_some()),
-            ("quote_char", t.quote_char.is_some()),
-            ("has_header", t.has_header.is_some()),
-        ];
-        if let Some((key, _)) = misplaced.iter().find(|(_, set)| *set) {
-            return Err(Error::Config(format!(
-                "sources.{source} table `{name}`: `{key}` does not belong to sql_database tables, which have `name`, `query`, `incremental` and table hints"
-            )));
-        }
+        t.refuse_keys_of_other_kinds(SourceKind::SqlDatabase, source, &name)?;
         Ok(SqlTableConfig {
             name,
             query: t.query,

@@ -111,14 +111,11 @@ impl Destination for DuckDb {
         dataset: &str,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
-        let merges = package.manifest.roots.iter().any(|root| {
-            package
-                .schema
-                .table(&root.name)
-                .and_then(|t| t.write_disposition)
-                .unwrap_or(root.write_disposition)
-                == dltrs_core::WriteDisposition::Merge
-        });
+        let merges = package
+            .manifest
+            .roots
+            .iter()
+            .any(|root| package.disposition(root) == dltrs_core::WriteDisposition::Merge);
         let conn = self.open(if merges {
             MERGE_MEMORY_LIMIT
         } else {

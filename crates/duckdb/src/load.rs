@@ -3,9 +3,7 @@
 use dltrs_core::destination::{DestinationError, LoadOutcome};
 use dltrs_core::normalize::row_id::random_row_id;
 use dltrs_core::package::{NormalizedPackage, NormalizedTable, RootTable};
-use dltrs_core::schema::{
-    LOADS_TABLE, Schema, Table, VERSION_TABLE, WriteDisposition, pipeline_state_table,
-};
+use dltrs_core::schema::{LOADS_TABLE, Schema, VERSION_TABLE, WriteDisposition};
 use dltrs_core::state::STATE_TABLE;
 use duckdb::Connection;
 
@@ -92,22 +90,8 @@ fn apply(
     if !package.manifest.drop_tables.is_empty() {
         catalog = Catalog::read(conn, dataset).map_err(at("schema"))?;
     }
-    let state_table = schema
-        .table(STATE_TABLE)
-        .cloned()
-        .unwrap_or_else(pipeline_state_table);
-    let mut system: Vec<&Table> = [VERSION_TABLE, LOADS_TABLE]
-        .iter()
-        .filter_map(|name| schema.table(name))
-        .collect();
-    system.push(&state_table);
-    for table in system {
-        sync_table(conn, dataset, schema, table, &mut catalog).map_err(at(&table.name))?;
-    }
-    for data in &package.manifest.tables {
-        if let Some(table) = schema.table(&data.name) {
-            sync_table(conn, dataset, schema, table, &mut catalog).map_err(at(&data.name))?;
-        }
+    for table in package.tables_to_create() {
+        sync_table(conn, dataset, schema, &table, &mut catalog).map_err(at(&table.name))?;
     }
 
     for root in &package.manifest.roots {
@@ -204,19 +188,8 @@ fn load_root(
     let Some(root_table) = schema.table(&root.name) else {
         return Ok(());
     };
-    let chain: Vec<&NormalizedTable> = package
-        .manifest
-        .tables
-        .iter()
-        .filter(|t| {
-            schema
-                .table(&t.name)
-                .is_some_and(|table| schema.root_table(table).name == root.name)
-        })
-        .collect();
-    let disposition = root_table
-        .write_disposition
-        .unwrap_or(root.write_disposition);
+    let chain = package.chain(&root.name);
+    let disposition = package.disposition(root);
     match disposition {
         WriteDisposition::Replace => {
             let mut tables = vec![root_table];

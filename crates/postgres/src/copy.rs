@@ -156,70 +156,62 @@ fn write_value(field: &Field<'_>, row: usize, out: &mut Vec<u8>) {
 }
 
 /// `numeric`'s binary form: digit count, weight, sign, display scale (all i16), then base-10000
-/// digits, most significant first; the value is `sum(digit[i] * 10000^(weight - i))`.
+/// digits, most significant first; the value is `sum(digit[i] * 10000^(weight - i))`. Written
+/// without allocating: decimals can be every value of a column.
 fn numeric(value: i128, scale: u32, out: &mut Vec<u8>) {
-    let negative = value < 0;
-    let decimal = value.unsigned_abs().to_string();
+    let mut text = itoa::Buffer::new();
+    let decimal = text.format(value.unsigned_abs()).as_bytes();
     let scale = scale as usize;
-    let (int_part, frac_part) = if decimal.len() > scale {
-        decimal.split_at(decimal.len() - scale)
-    } else {
-        ("", decimal.as_str())
+    let int_len = decimal.len().saturating_sub(scale);
+    // the fraction's digits that `format` left out as leading zeros
+    let frac_zeros = scale - (decimal.len() - int_len);
+    let int_groups = int_len.div_ceil(4);
+    let frac_groups = scale.div_ceil(4);
+    // the digit at position `v` of the integer part left-padded and the fraction right-padded
+    // to groups of four
+    let digit = |v: usize| -> i16 {
+        let int_padded = int_groups * 4;
+        let byte = if v < int_padded {
+            (v + int_len).checked_sub(int_padded).map(|k| decimal[k])
+        } else {
+            let f = v - int_padded;
+            (f < scale && f >= frac_zeros).then(|| decimal[int_len + f - frac_zeros])
+        };
+        byte.map_or(0, |b| i16::from(b.wrapping_sub(b'0')))
     };
-    // the fraction's leading zeros that `to_string` left out
-    let frac_zeros = scale - frac_part.len();
-    let mut digits: Vec<i16> = Vec::with_capacity(12);
-    // integer groups of four, aligned at the decimal point
-    let int_bytes = int_part.as_bytes();
-    let first = int_bytes.len() % 4;
-    let mut groups = 0i16;
-    if first > 0 {
-        digits.push(group(&int_bytes[..first]));
-        groups += 1;
+    // 38 digits and their padding fit 24 groups
+    let mut digits = [0i16; 24];
+    let count = (int_groups + frac_groups).min(digits.len());
+    for (g, slot) in digits.iter_mut().take(count).enumerate() {
+        *slot = (0..4).fold(0, |acc, i| acc * 10 + digit(g * 4 + i));
     }
-    for chunk in int_bytes[first..].chunks(4) {
-        digits.push(group(chunk));
-        groups += 1;
+    let mut first = 0;
+    while first < count && digits[first] == 0 {
+        first += 1;
     }
-    // fraction groups of four, padded with zeros on the right
-    let mut frac: Vec<u8> = Vec::with_capacity(scale + 3);
-    frac.resize(frac_zeros, b'0');
-    frac.extend_from_slice(frac_part.as_bytes());
-    while !frac.len().is_multiple_of(4) {
-        frac.push(b'0');
+    let mut last = count;
+    while last > first && digits[last - 1] == 0 {
+        last -= 1;
     }
-    for chunk in frac.chunks(4) {
-        digits.push(group(chunk));
-    }
-    let mut weight = groups - 1;
-    let leading = digits.iter().take_while(|d| **d == 0).count();
-    digits.drain(..leading);
-    weight -= leading as i16;
-    while digits.last() == Some(&0) {
-        digits.pop();
-    }
-    if digits.is_empty() {
-        weight = 0;
-    }
-    let sign: u16 = if negative && !digits.is_empty() {
+    let used = &digits[first..last];
+    let weight = if used.is_empty() {
+        0
+    } else {
+        int_groups as i16 - 1 - first as i16
+    };
+    let sign: u16 = if value < 0 && !used.is_empty() {
         0x4000
     } else {
         0
     };
-    out.extend_from_slice(&((8 + 2 * digits.len()) as i32).to_be_bytes());
-    out.extend_from_slice(&(digits.len() as i16).to_be_bytes());
+    out.extend_from_slice(&((8 + 2 * used.len()) as i32).to_be_bytes());
+    out.extend_from_slice(&(used.len() as i16).to_be_bytes());
     out.extend_from_slice(&weight.to_be_bytes());
     out.extend_from_slice(&sign.to_be_bytes());
     out.extend_from_slice(&(scale as i16).to_be_bytes());
-    for digit in digits {
+    for digit in used {
         out.extend_from_slice(&digit.to_be_bytes());
     }
-}
-
-fn group(ascii: &[u8]) -> i16 {
-    ascii
-        .iter()
-        .fold(0i16, |acc, d| acc * 10 + i16::from(d.wrapping_sub(b'0')))
 }
 
 #[cfg(test)]

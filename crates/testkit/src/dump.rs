@@ -15,6 +15,7 @@ use arrow_array::types::{
 };
 use arrow_array::{Array, RecordBatch};
 use arrow_schema::{DataType, IntervalUnit, TimeUnit};
+use dltrs_core::sql::ident as quote;
 use duckdb::types::Type;
 use duckdb::{Connection, Error};
 use serde_json::{Map, Value, json};
@@ -247,11 +248,6 @@ fn id_key(value: Option<&Value>) -> String {
 /// `schema."table"`, where `schema` is already quoted (`"catalog"."schema"`).
 fn qualified(schema: &str, table: &str) -> String {
     format!("{schema}.{}", quote(table))
-}
-
-/// A double-quoted SQL identifier, embedded quotes doubled.
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }
 
 fn table_names(conn: &Connection, dataset: &str) -> Result<Vec<String>, Error> {

@@ -10,6 +10,7 @@
 //! them with spaces; [`canonical_json_columns`] brings the JSON columns of two dumps to the
 //! same form before they are compared.
 
+use dltrs_core::sql::ident as quote;
 use dltrs_core::sql::postgres::duckdb_equivalent;
 use duckdb::Connection;
 use postgres::{Client, SimpleQueryMessage};
@@ -173,8 +174,4 @@ pub fn canonical_json_columns(dump: &mut Value) {
     if let Some(documents) = dump.get_mut("documents") {
         walk(documents, &names);
     }
-}
-
-fn quote(identifier: &str) -> String {
-    format!("\"{}\"", identifier.replace('"', "\"\""))
 }

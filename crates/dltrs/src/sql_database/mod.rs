@@ -229,18 +229,12 @@ impl Database {
         }
     }
 
-    fn tables(&self, schema: Option<&str>) -> Result<Vec<String>, BoxError> {
-        match self {
-            Database::Postgres(c) => postgres::tables(c, schema.unwrap_or("public")),
-            Database::Mysql(url) => mysql::tables(url, schema),
-        }
-    }
-
-    fn reflect(&self, schema: Option<&str>, table: &SqlTableConfig) -> Result<Reflected, BoxError> {
-        match self {
-            Database::Postgres(c) => postgres::reflect(c, schema.unwrap_or("public"), table),
-            Database::Mysql(url) => mysql::reflect(url, schema, table),
-        }
+    /// One connection for listing and reflecting the tables of a source.
+    fn session(&self) -> Result<Session, BoxError> {
+        Ok(match self {
+            Database::Postgres(c) => Session::Postgres(Box::new(postgres::connect(c)?)),
+            Database::Mysql(url) => Session::Mysql(Box::new(mysql::connect(url)?)),
+        })
     }
 
     fn start(&self, plan: Plan, sender: SyncSender<Chunk>) {
@@ -256,6 +250,34 @@ impl Database {
     }
 }
 
+/// A connection, for what is read before the tables are (their names and columns).
+enum Session {
+    Postgres(Box<::postgres::Client>),
+    Mysql(Box<::mysql::Conn>),
+}
+
+impl Session {
+    fn tables(&mut self, schema: Option<&str>) -> Result<Vec<String>, BoxError> {
+        match self {
+            Session::Postgres(client) => postgres::tables(client, schema.unwrap_or("public")),
+            Session::Mysql(conn) => mysql::tables(conn, schema),
+        }
+    }
+
+    fn reflect(
+        &mut self,
+        schema: Option<&str>,
+        table: &SqlTableConfig,
+    ) -> Result<Reflected, BoxError> {
+        match self {
+            Session::Postgres(client) => {
+                postgres::reflect(client, schema.unwrap_or("public"), table)
+            }
+            Session::Mysql(conn) => mysql::reflect(conn, schema, table),
+        }
+    }
+}
+
 /// The resources of a `sql_database` source: one per table (every base table of the schema
 /// when none is named), each with its reflected columns and primary key declared.
 pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource>, Error> {
@@ -267,8 +289,11 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
             "sql_database {location}: {what}: {e}"
         )))
     };
+    let mut session = database
+        .session()
+        .map_err(|e| failed("cannot connect", e))?;
     let tables = if config.tables.is_empty() {
-        database
+        session
             .tables(schema)
             .map_err(|e| failed("cannot list the tables", e))?
             .into_iter()
@@ -290,7 +315,7 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
     }));
     let mut resources = Vec::with_capacity(tables.len());
     for table in &tables {
-        let reflected = database
+        let reflected = session
             .reflect(schema, table)
             .map_err(|e| failed(&format!("cannot read table `{}`", table.name), e))?;
         let state = ResourceState::default();

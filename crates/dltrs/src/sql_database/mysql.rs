@@ -34,7 +34,7 @@ pub(super) fn location(url: &str) -> String {
     }
 }
 
-fn connect(url: &str) -> Result<Conn, BoxError> {
+pub(super) fn connect(url: &str) -> Result<Conn, BoxError> {
     let opts = Opts::from_url(&driver_url(url))
         .map_err(|e| crate::secret::redact(&format!("invalid MySQL connection string: {e}")))?;
     let opts = OptsBuilder::from_opts(opts)
@@ -49,7 +49,7 @@ fn connect(url: &str) -> Result<Conn, BoxError> {
         } else {
             ""
         };
-        format!("cannot connect: {text}{hint}")
+        format!("{text}{hint}")
     })?;
     // TIMESTAMP columns come out in UTC
     conn.query_drop("SET time_zone = '+00:00'")?;
@@ -66,9 +66,8 @@ fn database(conn: &mut Conn, schema: Option<&str>) -> Result<String, BoxError> {
 }
 
 /// The base tables of the database, by name.
-pub(super) fn tables(url: &str, schema: Option<&str>) -> Result<Vec<String>, BoxError> {
-    let mut conn = connect(url)?;
-    let db = database(&mut conn, schema)?;
+pub(super) fn tables(conn: &mut Conn, schema: Option<&str>) -> Result<Vec<String>, BoxError> {
+    let db = database(conn, schema)?;
     let names: Vec<String> = conn.exec(
         "SELECT TABLE_NAME FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME",
@@ -101,11 +100,10 @@ fn kind(data_type: &str, column_type: &str) -> Kind {
 
 /// Reflects a table (columns, types, primary key) or a query (columns and types).
 pub(super) fn reflect(
-    url: &str,
+    conn: &mut Conn,
     schema: Option<&str>,
     table: &SqlTableConfig,
 ) -> Result<Reflected, BoxError> {
-    let mut conn = connect(url)?;
     if let Some(query) = &table.query {
         let from = format!("({query}) AS {}", quote("dltrs_query", true));
         let statement = conn.prep(format!("SELECT * FROM {from} LIMIT 0"))?;
@@ -161,7 +159,7 @@ pub(super) fn reflect(
             from,
         });
     }
-    let db = database(&mut conn, schema)?;
+    let db = database(conn, schema)?;
     type Row = (
         String,
         String,
@@ -318,30 +316,32 @@ fn write_value(out: &mut String, kind: Kind, value: My) {
         }
         My::Float(f) => write_float(out, f64::from(f)),
         My::Double(f) => write_float(out, f),
+        // dates and times hold no character JSON escapes: written straight between quotes
         My::Date(year, month, day, hour, minute, second, micros) => {
             if year == 0 && month == 0 && day == 0 {
                 // MySQL's zero date is no date
                 out.push_str("null");
                 return;
             }
-            let text = match kind {
-                Kind::Date => format!("{year:04}-{month:02}-{day:02}"),
-                Kind::Timestamp { tz } => format!(
-                    "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{micros:06}{}",
+            let _ = match kind {
+                Kind::Date => write!(out, "\"{year:04}-{month:02}-{day:02}\""),
+                Kind::Timestamp { tz } => write!(
+                    out,
+                    "\"{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}.{micros:06}{}\"",
                     if tz { "+00:00" } else { "" }
                 ),
-                _ => format!(
-                    "{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{micros:06}"
+                _ => write!(
+                    out,
+                    "\"{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{micros:06}\""
                 ),
             };
-            write_str(out, &text);
         }
         My::Time(negative, days, hours, minutes, seconds, micros) => {
             let hours = u64::from(days) * 24 + u64::from(hours);
             let sign = if negative { "-" } else { "" };
-            write_str(
+            let _ = write!(
                 out,
-                &format!("{sign}{hours:02}:{minutes:02}:{seconds:02}.{micros:06}"),
+                "\"{sign}{hours:02}:{minutes:02}:{seconds:02}.{micros:06}\""
             );
         }
         My::Bytes(bytes) => match kind {

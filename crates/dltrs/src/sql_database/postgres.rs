@@ -15,7 +15,7 @@ fn pg(e: postgres::Error) -> BoxError {
     dltrs_postgres::describe(&e).into()
 }
 
-fn connect(credentials: &PostgresCredentials) -> Result<Client, BoxError> {
+pub(super) fn connect(credentials: &PostgresCredentials) -> Result<Client, BoxError> {
     let mut client = dltrs_postgres::Postgres::new(credentials.clone())
         .connect()
         .map_err(|e| match e {
@@ -28,11 +28,7 @@ fn connect(credentials: &PostgresCredentials) -> Result<Client, BoxError> {
 }
 
 /// The base tables of `schema`, by name.
-pub(super) fn tables(
-    credentials: &PostgresCredentials,
-    schema: &str,
-) -> Result<Vec<String>, BoxError> {
-    let mut client = connect(credentials)?;
+pub(super) fn tables(client: &mut Client, schema: &str) -> Result<Vec<String>, BoxError> {
     let rows = client
         .query(
             "SELECT table_name::text FROM information_schema.tables \
@@ -69,11 +65,10 @@ fn kind(udt: &str, data_type: &str) -> Kind {
 
 /// Reflects a table (columns, types, primary key) or a query (columns and types).
 pub(super) fn reflect(
-    credentials: &PostgresCredentials,
+    client: &mut Client,
     schema: &str,
     table: &SqlTableConfig,
 ) -> Result<Reflected, BoxError> {
-    let mut client = connect(credentials)?;
     if let Some(query) = &table.query {
         let from = format!("({query}) AS {}", quote("dltrs_query", false));
         let statement = client

@@ -135,6 +135,52 @@ impl NormalizedPackage {
         })
     }
 
+    /// The tables a destination must have before the package's rows go in: the system tables
+    /// (`_dlt_version`, `_dlt_loads`, `_dlt_pipeline_state`), then every table with rows.
+    pub fn tables_to_create(&self) -> Vec<std::borrow::Cow<'_, crate::schema::Table>> {
+        use std::borrow::Cow;
+        let schema = &self.schema;
+        let mut tables: Vec<Cow<'_, crate::schema::Table>> =
+            [crate::schema::VERSION_TABLE, crate::schema::LOADS_TABLE]
+                .iter()
+                .filter_map(|name| schema.table(name).map(Cow::Borrowed))
+                .collect();
+        tables.push(match schema.table(STATE_TABLE) {
+            Some(table) => Cow::Borrowed(table),
+            None => Cow::Owned(pipeline_state_table()),
+        });
+        tables.extend(
+            self.manifest
+                .tables
+                .iter()
+                .filter_map(|data| schema.table(&data.name).map(Cow::Borrowed)),
+        );
+        tables
+    }
+
+    /// The package's tables of the chain of root table `root`: the root and its child tables
+    /// that have rows, parents before children.
+    pub fn chain(&self, root: &str) -> Vec<&NormalizedTable> {
+        self.manifest
+            .tables
+            .iter()
+            .filter(|t| {
+                self.schema
+                    .table(&t.name)
+                    .is_some_and(|table| self.schema.root_table(table).name == root)
+            })
+            .collect()
+    }
+
+    /// The write disposition that applies to root table `root` (the schema's, else the
+    /// package's).
+    pub fn disposition(&self, root: &RootTable) -> WriteDisposition {
+        self.schema
+            .table(&root.name)
+            .and_then(|t| t.write_disposition)
+            .unwrap_or(root.write_disposition)
+    }
+
     /// Total rows per table.
     pub fn row_counts(&self) -> impl Iterator<Item = (&str, u64)> {
         self.manifest
