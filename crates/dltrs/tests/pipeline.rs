@@ -271,3 +271,84 @@ fn a_value_the_table_type_cannot_take_fails_the_load_instead_of_vanishing() {
     assert!(result.is_err(), "loaded silently: {stored:?}");
     assert_eq!(stored, ["1:true"]);
 }
+
+#[test]
+fn a_merge_keeps_the_first_row_of_each_key_across_many_vectors() {
+    // DuckDB reads a package file a vector (2048 rows) at a time; the merge's staging must
+    // keep the package's order, or a later duplicate could win
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let items = (0..30_000).map(|i| json!({"id": i % 500, "n": i, "l": [i]}));
+    let resource = Resource::new("t", items)
+        .write_disposition(WriteDisposition::Merge)
+        .primary_key(["id"]);
+    pipeline.run([resource]).unwrap();
+    assert_eq!(
+        fx.strings(
+            "SELECT count(*)::VARCHAR || ' ' || count(*) FILTER (n = id)::VARCHAR FROM p_dataset.t"
+        ),
+        ["500 500"]
+    );
+    assert_eq!(
+        fx.strings("SELECT count(*)::VARCHAR || ' ' || sum(value)::VARCHAR FROM p_dataset.t__l"),
+        ["500 124750"]
+    );
+}
+
+#[test]
+fn a_large_append_loads_every_row_once() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let items = (0..60_000i64).map(|i| json!({"n": i, "l": [i, -i]}));
+    pipeline.run([Resource::new("t", items)]).unwrap();
+    assert_eq!(
+        fx.strings(
+            "SELECT count(*)::VARCHAR || ' ' || count(DISTINCT n)::VARCHAR || ' ' || sum(n)::VARCHAR \
+             || ' ' || count(DISTINCT _dlt_id)::VARCHAR FROM p_dataset.t"
+        ),
+        ["60000 60000 1799970000 60000"]
+    );
+    assert_eq!(
+        fx.strings(
+            "SELECT count(*)::VARCHAR || ' ' || sum(c.value)::VARCHAR FROM p_dataset.t__l AS c \
+             JOIN p_dataset.t AS r ON c._dlt_parent_id = r._dlt_id AND abs(c.value) = r.n"
+        ),
+        ["120000 0"]
+    );
+}
+
+#[test]
+fn a_damaged_package_file_fails_the_load_naming_it_and_stays_pending() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    pipeline
+        .extract([Resource::new("t", (0..100).map(|i| json!({"n": i})))])
+        .unwrap();
+    pipeline.normalize().unwrap();
+    let normalized = pipeline.working_dir().join("packages").join("normalized");
+    let package = std::fs::read_dir(&normalized)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(package.join("manifest.json")).unwrap()).unwrap();
+    let table = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "t")
+        .unwrap();
+    let file = package.join(table["files"][0].as_str().unwrap());
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let err = pipeline.load().unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains(&file.display().to_string()), "{message}");
+    assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
+    assert!(
+        fx.strings("SELECT table_name FROM information_schema.tables WHERE table_name = 't'")
+            .is_empty()
+    );
+}

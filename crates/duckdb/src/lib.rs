@@ -6,7 +6,7 @@
 //! BEGIN
 //!   CREATE SCHEMA / CREATE TABLE / ALTER TABLE ADD COLUMN     ddl.rs   (from the package schema)
 //!   per root table of the package, by write disposition:      load.rs
-//!     append   Arrow appender into the table
+//!     append   INSERT ... SELECT from dltrs_scan(file)         scan.rs  (on all DuckDB threads)
 //!     replace  DELETE the root and child tables, then append
 //!     merge    stage into temp tables, delete-insert          merge.rs
 //!   _dlt_version (new schema hash), _dlt_pipeline_state (state changed), _dlt_loads
@@ -20,6 +20,7 @@ mod ddl;
 mod load;
 mod merge;
 mod restore;
+mod scan;
 pub mod sql;
 
 use std::path::{Path, PathBuf};
@@ -70,7 +71,14 @@ impl DuckDb {
         let config = Config::default()
             .max_memory(memory_limit)
             .map_err(|e| connect(e.into()))?;
-        Connection::open_with_flags(&self.path, config).map_err(|e| connect(e.into()))
+        let conn =
+            Connection::open_with_flags(&self.path, config).map_err(|e| connect(e.into()))?;
+        // without it DuckDB inserts a scan on one thread, keeping the scan's row order (which
+        // SQL does not promise and dlt does not either)
+        conn.execute_batch("SET preserve_insertion_order = false")
+            .map_err(|e| connect(e.into()))?;
+        scan::register(&conn).map_err(|e| connect(e.into()))?;
+        Ok(conn)
     }
 }
 

@@ -9,7 +9,8 @@ use duckdb::Connection;
 
 use crate::ddl::{Catalog, ensure_root_keys, sync_table};
 use crate::merge;
-use crate::sql::Dataset;
+use crate::scan;
+use crate::sql::{Dataset, ident, ident_list};
 
 /// A failure at one step of a package, before it is wrapped with the load id.
 pub(crate) struct StepError {
@@ -229,16 +230,16 @@ fn append_all(
     Ok(())
 }
 
-/// Where an appender writes.
+/// Where a package table's rows go.
 #[derive(Clone, Copy)]
 pub(crate) enum Target<'a> {
-    /// A table of the dataset.
+    /// A table of the dataset, in no fixed row order.
     Dataset(&'a Dataset),
-    /// A temporary table of this connection.
+    /// A temporary table of this connection, in the package's row order.
     Temp,
 }
 
-/// Appends a package table's batches to `table` through DuckDB's Arrow appender.
+/// Inserts a package table's rows into `table`, one `INSERT ... SELECT` per file.
 pub(crate) fn append(
     conn: &Connection,
     target: Target<'_>,
@@ -246,31 +247,21 @@ pub(crate) fn append(
     package: &NormalizedPackage,
     data: &NormalizedTable,
 ) -> StepResult<()> {
-    for batch in package.batches(data) {
-        let batch = batch.map_err(at(&data.name))?;
-        if batch.num_rows() == 0 {
-            continue;
+    let (into, function) = match target {
+        Target::Dataset(dataset) => (dataset.table(table), scan::PARALLEL),
+        Target::Temp => (format!("temp.main.{}", ident(table)), scan::ORDERED),
+    };
+    for file in package.batch_files(data) {
+        let scan = scan::Registration::new(file.map_err(at(&data.name))?);
+        let columns = ident_list(scan.schema().fields().iter().map(|f| f.name().as_str()));
+        let sql = format!("INSERT INTO {into} ({columns}) SELECT * FROM {function}(?)");
+        let inserted = conn.execute(&sql, [scan.token()]);
+        if let Some(error) = scan.take_error() {
+            // the file could not be read: that, not DuckDB's echo of it, is the error
+            return Err(at(&data.name)(error));
         }
-        let batch_rows = batch.num_rows() as u64;
-        let schema = batch.schema();
-        let columns: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        let mut appender = match target {
-            Target::Dataset(dataset) => conn.appender_with_columns_to_catalog_and_db(
-                table,
-                &dataset.catalog,
-                &dataset.schema,
-                &columns,
-            ),
-            Target::Temp => {
-                conn.appender_with_columns_to_catalog_and_db(table, "temp", "main", &columns)
-            }
-        }
-        .map_err(at(&data.name))?;
-        appender
-            .append_record_batch(batch)
-            .map_err(at(&data.name))?;
-        appender.flush().map_err(at(&data.name))?;
-        dltrs_core::progress::loaded_rows(batch_rows);
+        inserted.map_err(at(&data.name))?;
+        dltrs_core::progress::loaded_rows(scan.rows());
     }
     dltrs_core::progress::loaded_file();
     Ok(())

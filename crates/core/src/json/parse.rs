@@ -100,6 +100,29 @@ pub fn validate(text: &[u8]) -> Result<(), JsonError> {
     Ok(())
 }
 
+/// What a number literal holds, as far as its value depends on it.
+#[derive(Default)]
+struct NumberShape {
+    float: bool,
+    exponent: bool,
+    int_digits: usize,
+}
+
+/// A float literal's value, refused when it does not fit an `f64`.
+fn finite(literal: &str, offset: usize) -> Result<f64, JsonError> {
+    let value: f64 = literal.parse().map_err(|_| JsonError {
+        kind: JsonErrorKind::InvalidNumber,
+        offset,
+    })?;
+    if !value.is_finite() {
+        return Err(JsonError {
+            kind: JsonErrorKind::NumberOutOfRange,
+            offset,
+        });
+    }
+    Ok(value)
+}
+
 struct Parser<'a> {
     text: &'a str,
     bytes: &'a [u8],
@@ -155,6 +178,7 @@ impl<'a> Parser<'a> {
         let (open, close) = match self.peek() {
             Some(b'{') => (b'{', b'}'),
             Some(b'[') => (b'[', b']'),
+            Some(b'-' | b'0'..=b'9') => return self.skip_number(),
             _ => return self.value(depth).map(drop),
         };
         let depth = depth + 1;
@@ -374,17 +398,44 @@ impl<'a> Parser<'a> {
 
     fn number(&mut self) -> Result<Item<'a>, JsonError> {
         let start = self.pos;
+        let shape = self.number_literal()?;
+        let literal = &self.text[start..self.pos];
+        if shape.float {
+            Ok(Item::Float(finite(literal, start)?))
+        } else {
+            match literal.parse::<i64>() {
+                Ok(i) => Ok(Item::Int(i)),
+                Err(_) => Ok(Item::BigInt(Cow::Borrowed(literal))),
+            }
+        }
+    }
+
+    /// [`Self::number`] without the value: a float is converted only when it could be out of
+    /// range (an exponent, or more integer digits than the largest `f64` has).
+    fn skip_number(&mut self) -> Result<(), JsonError> {
+        let start = self.pos;
+        let shape = self.number_literal()?;
+        if shape.exponent || (shape.float && shape.int_digits > 308) {
+            finite(&self.text[start..self.pos], start)?;
+        }
+        Ok(())
+    }
+
+    /// Moves over a number's grammar.
+    fn number_literal(&mut self) -> Result<NumberShape, JsonError> {
+        let mut shape = NumberShape::default();
         if self.peek() == Some(b'-') {
             self.pos += 1;
         }
+        let int_start = self.pos;
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
             _ => return Err(self.err(JsonErrorKind::InvalidNumber)),
         }
-        let mut is_float = false;
+        shape.int_digits = self.pos - int_start;
         if self.peek() == Some(b'.') {
-            is_float = true;
+            shape.float = true;
             self.pos += 1;
             if !self.peek().is_some_and(|b| b.is_ascii_digit()) {
                 return Err(self.err(JsonErrorKind::InvalidNumber));
@@ -392,7 +443,8 @@ impl<'a> Parser<'a> {
             self.digits();
         }
         if let Some(b'e' | b'E') = self.peek() {
-            is_float = true;
+            shape.float = true;
+            shape.exponent = true;
             self.pos += 1;
             if let Some(b'+' | b'-') = self.peek() {
                 self.pos += 1;
@@ -402,25 +454,7 @@ impl<'a> Parser<'a> {
             }
             self.digits();
         }
-        let literal = &self.text[start..self.pos];
-        if is_float {
-            let value: f64 = literal.parse().map_err(|_| JsonError {
-                kind: JsonErrorKind::InvalidNumber,
-                offset: start,
-            })?;
-            if !value.is_finite() {
-                return Err(JsonError {
-                    kind: JsonErrorKind::NumberOutOfRange,
-                    offset: start,
-                });
-            }
-            Ok(Item::Float(value))
-        } else {
-            match literal.parse::<i64>() {
-                Ok(i) => Ok(Item::Int(i)),
-                Err(_) => Ok(Item::BigInt(Cow::Borrowed(literal))),
-            }
-        }
+        Ok(shape)
     }
 
     fn digits(&mut self) {
@@ -500,7 +534,13 @@ mod tests {
     fn validate_accepts_and_rejects_what_parse_does() {
         let deep = "[".repeat(MAX_DEPTH + 1) + &"]".repeat(MAX_DEPTH + 1);
         let ok_deep = "[".repeat(MAX_DEPTH) + &"]".repeat(MAX_DEPTH);
+        // the longest float literals without an exponent that fit an f64, and one that does not
+        let wide = format!("{}.5", "9".repeat(308));
+        let too_wide = format!("-{}.5", "9".repeat(309));
         let cases: &[&[u8]] = &[
+            wide.as_bytes(),
+            too_wide.as_bytes(),
+            b"[1.5, -0.25e-3, 12, -7E+2]",
             br#"{"a": [1, 2.5e3, -0, true, false, null, {"b": "\u00e9\n"}], "c": {}}"#,
             b"[]",
             b"  {}  ",

@@ -27,7 +27,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use extract::{ExtractWriter, ExtractedManifest, ExtractedResource};
-pub use normalize::{NormalizedManifest, NormalizedPackage, NormalizedTable, RootTable, normalize};
+pub use normalize::{
+    BatchFile, NormalizedManifest, NormalizedPackage, NormalizedTable, RootTable, normalize,
+};
 
 use crate::error::PackageError;
 

@@ -24,6 +24,46 @@ use crate::state::{PipelineState, STATE_TABLE, StateRow};
 /// Rows buffered in the normalizer before they are written out; bounds memory.
 const FLUSH_ROWS: usize = 50_000;
 
+/// One Arrow IPC file of a normalized table, read batch by batch; owned, so it can be handed
+/// to another thread (DuckDB's scan threads).
+pub struct BatchFile {
+    path: PathBuf,
+    reader: FileReader<BufReader<File>>,
+}
+
+impl BatchFile {
+    /// Opens the file at `path` and reads its schema.
+    pub fn open(path: PathBuf) -> Result<Self, PackageError> {
+        let file = File::open(&path).map_err(|e| PackageError::io(&path, e))?;
+        match FileReader::try_new(BufReader::with_capacity(1 << 20, file), None) {
+            Ok(reader) => Ok(BatchFile { path, reader }),
+            Err(source) => Err(PackageError::Arrow { path, source }),
+        }
+    }
+
+    /// The schema every batch of the file has.
+    pub fn schema(&self) -> arrow_schema::SchemaRef {
+        self.reader.schema()
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Iterator for BatchFile {
+    type Item = Result<RecordBatch, PackageError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let batch = self.reader.next()?;
+        Some(batch.map_err(|source| PackageError::Arrow {
+            path: self.path.clone(),
+            source,
+        }))
+    }
+}
+
 /// `manifest.json` of a normalized package.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NormalizedManifest {
@@ -109,30 +149,26 @@ impl NormalizedPackage {
         &'a self,
         table: &'a NormalizedTable,
     ) -> impl Iterator<Item = Result<RecordBatch, PackageError>> + 'a {
-        table.files.iter().flat_map(move |name| {
-            let path = self.dir.join(name);
-            let reader = File::open(&path)
-                .map_err(|e| PackageError::io(&path, e))
-                .and_then(|f| {
-                    FileReader::try_new(BufReader::with_capacity(1 << 20, f), None).map_err(
-                        |source| PackageError::Arrow {
-                            path: path.clone(),
-                            source,
-                        },
-                    )
-                });
-            let batches: Box<dyn Iterator<Item = Result<RecordBatch, PackageError>>> = match reader
-            {
-                Ok(reader) => Box::new(reader.map(move |batch| {
-                    batch.map_err(|source| PackageError::Arrow {
-                        path: path.clone(),
-                        source,
-                    })
-                })),
-                Err(e) => Box::new(std::iter::once(Err(e))),
-            };
-            batches
-        })
+        self.batch_files(table).flat_map(
+            |file| -> Box<dyn Iterator<Item = Result<RecordBatch, PackageError>>> {
+                match file {
+                    Ok(file) => Box::new(file),
+                    Err(e) => Box::new(std::iter::once(Err(e))),
+                }
+            },
+        )
+    }
+
+    /// The Arrow IPC files of `table`, each opened as it is reached: the batches of one file
+    /// share one schema (a table gets a new file when its columns grow).
+    pub fn batch_files<'a>(
+        &'a self,
+        table: &'a NormalizedTable,
+    ) -> impl Iterator<Item = Result<BatchFile, PackageError>> + 'a {
+        table
+            .files
+            .iter()
+            .map(move |name| BatchFile::open(self.dir.join(name)))
     }
 
     /// The tables a destination must have before the package's rows go in: the system tables
