@@ -315,6 +315,14 @@ fn a_large_append_loads_every_row_once() {
         ),
         ["120000 0"]
     );
+    // random row ids are not worth DuckDB's string compression
+    assert_eq!(
+        fx.strings(
+            "SELECT DISTINCT compression FROM pragma_storage_info('p_dataset.t') \
+             WHERE column_name = '_dlt_id' AND segment_type = 'VARCHAR'"
+        ),
+        ["Uncompressed"]
+    );
 }
 
 #[test]
