@@ -10,6 +10,7 @@ use arrow_ipc::writer::StreamWriter;
 use arrow_schema::SchemaRef;
 use serde::{Deserialize, Serialize};
 
+use super::sync::Syncer;
 use super::{ITEMS_PER_FILE, Stage, WorkingDir, seal, write_json};
 use crate::error::PackageError;
 use crate::schema::TableHints;
@@ -60,6 +61,9 @@ pub struct ExtractWriter {
     dst: PathBuf,
     manifest: ExtractedManifest,
     file: Option<BufWriter<File>>,
+    /// Bytes written to `file` since its last part sync.
+    unsynced: u64,
+    syncer: Syncer,
     /// The open Arrow stream of the resource and the schema its batches share.
     arrow: Option<(StreamWriter<BufWriter<File>>, SchemaRef)>,
     items_in_file: u64,
@@ -83,6 +87,8 @@ impl ExtractWriter {
                 drop_tables: Vec::new(),
             },
             file: None,
+            unsynced: 0,
+            syncer: Syncer::new(),
             arrow: None,
             items_in_file: 0,
             committed: false,
@@ -131,6 +137,13 @@ impl ExtractWriter {
         }
         resource.items += 1;
         self.items_in_file += 1;
+        self.unsynced += json.len() as u64 + 1;
+        if self.unsynced >= super::sync::SYNC_EVERY_BYTES {
+            let path = self
+                .tmp
+                .join(resource.files.last().map_or("", String::as_str));
+            self.syncer.sync_part(file, &path, &mut self.unsynced)?;
+        }
         Ok(())
     }
 
@@ -221,23 +234,24 @@ impl ExtractWriter {
                 })?
                 .into_inner()
                 .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
-            file.sync_all()
-                .map_err(|e| PackageError::io(&self.tmp, e))?;
+            self.syncer.sync(file, self.tmp.clone());
         }
         if let Some(file) = self.file.take() {
             let file = file
                 .into_inner()
                 .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
-            file.sync_all()
-                .map_err(|e| PackageError::io(&self.tmp, e))?;
+            self.syncer.sync(file, self.tmp.clone());
+            self.unsynced = 0;
         }
         Ok(())
     }
 
-    /// Finishes the package: files synced, manifest written, directory moved into
+    /// Finishes the package: files synced (in the background as they were written; here
+    /// waited for), manifest written, directory moved into
     /// `extracted/`. Returns the manifest.
     pub fn commit(mut self) -> Result<ExtractedManifest, PackageError> {
         self.close_file()?;
+        self.syncer.finish()?;
         write_json(&self.tmp.join("manifest.json"), &self.manifest)?;
         seal(&self.tmp, &self.dst)?;
         self.committed = true;

@@ -19,6 +19,7 @@
 
 mod extract;
 mod normalize;
+mod sync;
 
 use std::fs::{self, File};
 use std::io::{self, Write};

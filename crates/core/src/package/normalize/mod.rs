@@ -13,6 +13,7 @@ use arrow_ipc::writer::FileWriter;
 use arrow_schema::Schema as ArrowSchema;
 use serde::{Deserialize, Serialize};
 
+use super::sync::Syncer;
 use super::{ExtractedManifest, Stage, WorkingDir, read_json, seal, write_atomic, write_json};
 use crate::arrow_rows::row_item;
 use crate::error::{NormalizeError, PackageError};
@@ -650,7 +651,16 @@ struct TableFiles<'a> {
     tables: Vec<NormalizedTable>,
     changes: Vec<SchemaChange>,
     warnings: Vec<NormalizeWarning>,
-    writers: HashMap<String, (Arc<ArrowSchema>, FileWriter<BufWriter<File>>)>,
+    writers: HashMap<String, (Arc<ArrowSchema>, OpenFile)>,
+    syncer: Syncer,
+}
+
+/// A table's file being written.
+struct OpenFile {
+    writer: FileWriter<BufWriter<File>>,
+    path: PathBuf,
+    /// Bytes (about: the batches' Arrow sizes) since the last part sync.
+    unsynced: u64,
 }
 
 impl<'a> TableFiles<'a> {
@@ -661,6 +671,7 @@ impl<'a> TableFiles<'a> {
             changes: Vec::new(),
             warnings: Vec::new(),
             writers: HashMap::new(),
+            syncer: Syncer::new(),
         }
     }
 
@@ -697,8 +708,8 @@ impl<'a> TableFiles<'a> {
                 .get(&table_batch.table)
                 .is_some_and(|(s, _)| *s == schema);
             if !same_schema {
-                if let Some((_, writer)) = self.writers.remove(&table_batch.table) {
-                    close(writer, self.dir)?;
+                if let Some((_, open)) = self.writers.remove(&table_batch.table) {
+                    close(open, &mut self.syncer)?;
                 }
                 let table = &mut self.tables[index];
                 let name = format!("t{index}.{}.arrow", table.files.len());
@@ -710,16 +721,24 @@ impl<'a> TableFiles<'a> {
                         source,
                     })?;
                 table.files.push(name);
+                let open = OpenFile {
+                    writer,
+                    path,
+                    unsynced: 0,
+                };
                 self.writers
-                    .insert(table_batch.table.clone(), (schema.clone(), writer));
+                    .insert(table_batch.table.clone(), (schema.clone(), open));
             }
-            if let Some((_, writer)) = self.writers.get_mut(&table_batch.table) {
-                writer
+            if let Some((_, open)) = self.writers.get_mut(&table_batch.table) {
+                open.writer
                     .write(&table_batch.batch)
                     .map_err(|source| PackageError::Arrow {
-                        path: self.dir.to_path_buf(),
+                        path: open.path.clone(),
                         source,
                     })?;
+                open.unsynced += table_batch.batch.get_array_memory_size() as u64;
+                self.syncer
+                    .sync_part(open.writer.get_mut(), &open.path, &mut open.unsynced)?;
             }
             let rows = table_batch.batch.num_rows() as u64;
             self.tables[index].rows += rows;
@@ -740,9 +759,10 @@ impl<'a> TableFiles<'a> {
         ),
         PackageError,
     > {
-        for (_, (_, writer)) in self.writers.drain() {
-            close(writer, self.dir)?;
+        for (_, (_, open)) in self.writers.drain() {
+            close(open, &mut self.syncer)?;
         }
+        self.syncer.finish()?;
         Ok((self.tables, self.changes, self.warnings))
     }
 }
@@ -773,18 +793,23 @@ fn pad(batch: &RecordBatch, schema: &Arc<ArrowSchema>) -> Option<RecordBatch> {
     RecordBatch::try_new(Arc::clone(schema), columns).ok()
 }
 
-fn close(mut writer: FileWriter<BufWriter<File>>, dir: &Path) -> Result<(), PackageError> {
+/// Finishes a table's file and hands it to `syncer`.
+fn close(open: OpenFile, syncer: &mut Syncer) -> Result<(), PackageError> {
+    let OpenFile {
+        mut writer, path, ..
+    } = open;
     let arrow = |source| PackageError::Arrow {
-        path: dir.to_path_buf(),
+        path: path.clone(),
         source,
     };
     writer.finish().map_err(arrow)?;
     let mut inner = writer.into_inner().map_err(arrow)?;
-    inner.flush().map_err(|e| PackageError::io(dir, e))?;
+    inner.flush().map_err(|e| PackageError::io(&path, e))?;
     let file = inner
         .into_inner()
-        .map_err(|e| PackageError::io(dir, e.into_error()))?;
-    file.sync_all().map_err(|e| PackageError::io(dir, e))
+        .map_err(|e| PackageError::io(&path, e.into_error()))?;
+    syncer.sync(file, path);
+    Ok(())
 }
 
 #[cfg(test)]
