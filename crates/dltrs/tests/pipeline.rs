@@ -333,21 +333,19 @@ fn a_damaged_package_file_fails_the_load_naming_it_and_stays_pending() {
         .extract([Resource::new("t", (0..100).map(|i| json!({"n": i})))])
         .unwrap();
     pipeline.normalize().unwrap();
-    let normalized = pipeline.working_dir().join("packages").join("normalized");
-    let package = std::fs::read_dir(&normalized)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(package.join("manifest.json")).unwrap()).unwrap();
+    let load_id = pipeline.pending_packages().unwrap().remove(0);
+    let (manifest, stage) = pipeline.package_manifest(&load_id).unwrap().unwrap();
     let table = manifest["tables"]
         .as_array()
         .unwrap()
         .iter()
         .find(|t| t["name"] == "t")
         .unwrap();
+    let package = pipeline
+        .working_dir()
+        .join("packages")
+        .join(stage)
+        .join(&load_id);
     let file = package.join(table["files"][0].as_str().unwrap());
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();

@@ -71,14 +71,7 @@ impl DuckDb {
         let config = Config::default()
             .max_memory(memory_limit)
             .map_err(|e| connect(e.into()))?;
-        let conn =
-            Connection::open_with_flags(&self.path, config).map_err(|e| connect(e.into()))?;
-        // without it DuckDB inserts a scan on one thread, keeping the scan's row order (which
-        // SQL does not promise and dlt does not either)
-        conn.execute_batch("SET preserve_insertion_order = false")
-            .map_err(|e| connect(e.into()))?;
-        scan::register(&conn).map_err(|e| connect(e.into()))?;
-        Ok(conn)
+        Connection::open_with_flags(&self.path, config).map_err(|e| connect(e.into()))
     }
 }
 
@@ -129,6 +122,14 @@ impl Destination for DuckDb {
         } else {
             MEMORY_LIMIT
         })?;
+        // without it DuckDB inserts a scan on one thread, keeping the scan's row order (which
+        // SQL does not promise and dlt does not either)
+        conn.execute_batch("SET preserve_insertion_order = false")
+            .and_then(|()| scan::register(&conn))
+            .map_err(|e| DestinationError::Connect {
+                location: self.location(),
+                source: e.into(),
+            })?;
         let catalog: String = conn
             .query_row("SELECT current_database()", [], |row| row.get(0))
             .map_err(|e| DestinationError::Connect {

@@ -75,6 +75,7 @@ impl ExtractWriter {
     pub fn begin(wd: &WorkingDir, load_id: &str, schema_name: &str) -> Result<Self, PackageError> {
         let tmp = wd.tmp_dir(Stage::Extracted, load_id);
         fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+        let syncer = Syncer::new(&tmp);
         Ok(ExtractWriter {
             tmp,
             dst: wd.package_dir(Stage::Extracted, load_id),
@@ -88,7 +89,7 @@ impl ExtractWriter {
             },
             file: None,
             unsynced: 0,
-            syncer: Syncer::new(),
+            syncer,
             arrow: None,
             items_in_file: 0,
             committed: false,
@@ -128,21 +129,16 @@ impl ExtractWriter {
             return Err(PackageError::NoResource);
         };
         if let Err(e) = file.write_all(json).and_then(|()| file.write_all(b"\n")) {
-            let name = resource
-                .files
-                .last()
-                .map(String::as_str)
-                .unwrap_or_default();
-            return Err(PackageError::io(&self.tmp.join(name), e));
+            return Err(PackageError::io(&self.current_path(), e));
         }
         resource.items += 1;
         self.items_in_file += 1;
         self.unsynced += json.len() as u64 + 1;
         if self.unsynced >= super::sync::SYNC_EVERY_BYTES {
-            let path = self
-                .tmp
-                .join(resource.files.last().map_or("", String::as_str));
-            self.syncer.sync_part(file, &path, &mut self.unsynced)?;
+            let path = self.current_path();
+            if let Some(file) = self.file.as_mut() {
+                self.syncer.sync_part(file, &path, &mut self.unsynced)?;
+            }
         }
         Ok(())
     }
@@ -205,6 +201,17 @@ impl ExtractWriter {
         self.manifest.resources.iter().map(|r| r.items).sum()
     }
 
+    /// The path of the resource's newest file.
+    fn current_path(&self) -> PathBuf {
+        let name = self
+            .manifest
+            .resources
+            .last()
+            .and_then(|r| r.files.last())
+            .map_or("", String::as_str);
+        self.tmp.join(name)
+    }
+
     fn open_file(&mut self) -> Result<(), PackageError> {
         self.close_file()?;
         let index = self.manifest.resources.len();
@@ -237,10 +244,11 @@ impl ExtractWriter {
             self.syncer.sync(file, self.tmp.clone());
         }
         if let Some(file) = self.file.take() {
+            let path = self.current_path();
             let file = file
                 .into_inner()
-                .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
-            self.syncer.sync(file, self.tmp.clone());
+                .map_err(|e| PackageError::io(&path, e.into_error()))?;
+            self.syncer.sync(file, path);
             self.unsynced = 0;
         }
         Ok(())

@@ -16,6 +16,8 @@ pub(crate) const SYNC_EVERY_BYTES: u64 = 16 << 20;
 /// of its own. [`Syncer::finish`] waits for every sync and reports the first failure; a
 /// package is sealed only after it.
 pub(crate) struct Syncer {
+    /// The package directory: what a failure of the thread itself names.
+    dir: PathBuf,
     tx: Option<mpsc::Sender<(File, PathBuf)>>,
     thread: Option<JoinHandle<Result<(), PackageError>>>,
     /// A sync done here because the thread was gone, and how it failed.
@@ -23,7 +25,7 @@ pub(crate) struct Syncer {
 }
 
 impl Syncer {
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(dir: &std::path::Path) -> Self {
         let (tx, rx) = mpsc::channel::<(File, PathBuf)>();
         let thread = std::thread::Builder::new()
             .name("dltrs-sync".into())
@@ -38,6 +40,7 @@ impl Syncer {
             })
             .ok();
         Syncer {
+            dir: dir.to_path_buf(),
             tx: thread.is_some().then_some(tx),
             thread,
             inline: Ok(()),
@@ -85,7 +88,7 @@ impl Syncer {
         let background = match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
             Some(Err(_)) => Err(PackageError::io(
-                &PathBuf::new(),
+                &self.dir,
                 std::io::Error::other("the file sync thread panicked"),
             )),
             None => Ok(()),
@@ -110,7 +113,7 @@ mod tests {
     #[test]
     fn files_handed_over_are_synced_before_finish_returns() {
         let dir = tempfile::tempdir().unwrap();
-        let mut syncer = Syncer::new();
+        let mut syncer = Syncer::new(dir.path());
         let path = dir.path().join("a");
         let mut writer = std::io::BufWriter::new(File::create(&path).unwrap());
         let mut written = 0;

@@ -46,11 +46,6 @@ impl BatchFile {
     pub fn schema(&self) -> arrow_schema::SchemaRef {
         self.reader.schema()
     }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Iterator for BatchFile {
@@ -671,7 +666,7 @@ impl<'a> TableFiles<'a> {
             changes: Vec::new(),
             warnings: Vec::new(),
             writers: HashMap::new(),
-            syncer: Syncer::new(),
+            syncer: Syncer::new(dir),
         }
     }
 
