@@ -1,14 +1,30 @@
 //! The contract between a pipeline and a destination.
 //!
-//! A destination applies a normalized package in **one transaction**: schema changes (new
-//! tables, new columns), the data of every table by its write disposition, the schema version
-//! (`_dlt_version`, when new), the pipeline state row (when the package carries one) and
-//! finally the `_dlt_loads` row. Loading is **idempotent per load id**: a package whose
-//! `_dlt_loads` row exists is not applied again, so a crash between the commit and the
-//! bookkeeping on disk never duplicates rows.
+//! A destination applies a normalized package so that, whatever happens, the dataset ends in
+//! one of two states: **without any of the package, or with all of it** (schema changes, the
+//! data of every table by its write disposition, the schema version in `_dlt_version` when new,
+//! the pipeline state row when the package carries one, and the package's `_dlt_loads` row).
+//! How it gets there is the destination's choice, stated in [`Capabilities::atomicity`]:
+//!
+//! - [`Atomicity::Transactional`]: the package is applied in one transaction (DuckDB,
+//!   PostgreSQL); a failure or a kill rolls everything back.
+//! - [`Atomicity::Resumable`]: the package is applied in steps that are each idempotent by
+//!   load id (object stores, table formats), and the `_dlt_loads` row is written **last**. A
+//!   failure or kill may leave some steps done; loading the same package again finishes it and
+//!   reaches the same end state as one uninterrupted load, never a second copy of a row.
+//!
+//! Either way, loading is **idempotent per load id**: a package whose `_dlt_loads` row exists is
+//! not applied again ([`LoadOutcome::AlreadyLoaded`]), so a crash between the destination's
+//! commit and the bookkeeping on disk never duplicates rows.
+//!
+//! The pipeline asks for [`Destination::capabilities`] before it extracts anything: a resource
+//! whose write disposition or merge strategy the destination cannot apply is refused up front,
+//! so no package is ever made that no run could load.
 
 use crate::naming::{NamingConvention, SnakeCase};
 use crate::package::NormalizedPackage;
+use crate::progress::Progress;
+use crate::schema::{MergeStrategy, WriteDisposition};
 
 /// Boxed error of a destination's driver.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -22,7 +38,108 @@ pub enum LoadOutcome {
     AlreadyLoaded,
 }
 
-/// A destination failed. Nothing of the package is applied when this is returned.
+/// How a destination makes a package all-or-nothing (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Atomicity {
+    /// One transaction per package.
+    Transactional,
+    /// Idempotent steps by load id, `_dlt_loads` last; a retry finishes an interrupted load.
+    Resumable,
+}
+
+/// The file format a destination reads package files in best.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FileFormat {
+    /// Arrow IPC streams (what the normalizer writes today).
+    ArrowIpc,
+    /// Parquet files.
+    Parquet,
+    /// JSON Lines.
+    Jsonl,
+}
+
+/// What a destination can do, asked before anything is extracted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// The write dispositions it applies.
+    pub write_dispositions: Vec<WriteDisposition>,
+    /// The merge strategies it applies (empty: it cannot merge).
+    pub merge_strategies: Vec<MergeStrategy>,
+    /// How a package is made all-or-nothing.
+    pub atomicity: Atomicity,
+    /// The longest identifier it stores (`None`: no limit); longer names are shortened by the
+    /// naming convention with dlt's tag.
+    pub max_identifier_length: Option<usize>,
+    /// The package file format it loads best.
+    pub preferred_file_format: FileFormat,
+}
+
+impl Capabilities {
+    /// A SQL database's: every disposition, `merge` as dlt's `delete-insert`, one transaction
+    /// per package.
+    pub fn sql(max_identifier_length: Option<usize>) -> Self {
+        Capabilities {
+            write_dispositions: vec![
+                WriteDisposition::Append,
+                WriteDisposition::Replace,
+                WriteDisposition::Merge,
+                WriteDisposition::Skip,
+            ],
+            merge_strategies: vec![MergeStrategy::DeleteInsert],
+            atomicity: Atomicity::Transactional,
+            max_identifier_length,
+            preferred_file_format: FileFormat::ArrowIpc,
+        }
+    }
+
+    /// Why `destination` cannot load table `table` with `disposition` (and `strategy`, dlt's
+    /// `delete-insert` when unset), or `Ok` when it can.
+    pub fn check(
+        &self,
+        destination: &str,
+        table: &str,
+        disposition: WriteDisposition,
+        strategy: Option<MergeStrategy>,
+    ) -> Result<(), String> {
+        if !self.write_dispositions.contains(&disposition) {
+            let known: Vec<&str> = self.write_dispositions.iter().map(|d| d.as_str()).collect();
+            return Err(format!(
+                "table `{table}`: destination {destination} cannot {}; it takes write_disposition {}",
+                disposition.as_str(),
+                known.join(", ")
+            ));
+        }
+        if disposition == WriteDisposition::Merge {
+            let strategy = strategy.unwrap_or(MergeStrategy::DeleteInsert);
+            if !self.merge_strategies.contains(&strategy) {
+                let known: Vec<&str> = self.merge_strategies.iter().map(|s| s.as_str()).collect();
+                return Err(format!(
+                    "table `{table}`: destination {destination} cannot merge with strategy `{}`; it merges with {}",
+                    strategy.as_str(),
+                    if known.is_empty() {
+                        "none (use append or replace)".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What a load is given besides the package: where it goes and whom to tell.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadContext<'a> {
+    /// The dataset (schema) to load into.
+    pub dataset: &'a str,
+    /// The run's counters: a destination counts files and rows loaded, per batch.
+    pub progress: &'a Progress,
+}
+
+/// A destination failed. A transactional destination applied nothing of the package; a
+/// resumable one may have done some steps, which loading the package again finishes.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DestinationError {
@@ -58,7 +175,10 @@ pub struct Restored {
 }
 
 /// A place datasets are loaded into.
-pub trait Destination {
+///
+/// `Send + Sync`: a pipeline (and the destination it owns) may move to another thread, and a
+/// Python binding releases the GIL while it loads.
+pub trait Destination: Send + Sync {
     /// dlt's destination type as recorded in the pipeline state (`dlt.destinations.duckdb`).
     fn destination_type(&self) -> &'static str;
 
@@ -68,9 +188,16 @@ pub trait Destination {
     /// Where the data goes, for people to read; never contains secrets.
     fn location(&self) -> String;
 
-    /// The naming convention identifiers must follow (length limits).
+    /// What it can do (see [`Capabilities`]); asked before anything is extracted.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The naming convention identifiers must follow: dlt's snake case, shortened to the
+    /// capabilities' identifier length.
     fn naming(&self) -> Box<dyn NamingConvention> {
-        Box::new(SnakeCase::new())
+        match self.capabilities().max_identifier_length {
+            Some(max) => Box::new(SnakeCase::with_max_length(max)),
+            None => Box::new(SnakeCase::new()),
+        }
     }
 
     /// The newest state of `pipeline_name` and schema `schema_name` in `dataset`, if the
@@ -85,10 +212,11 @@ pub trait Destination {
         Ok(None)
     }
 
-    /// Applies `package` to `dataset` in one transaction (see the module docs).
+    /// Applies `package` to `ctx.dataset`, all or nothing, idempotently by load id (see the
+    /// module docs), counting what it loads in `ctx.progress`.
     fn load(
         &mut self,
-        dataset: &str,
+        ctx: &LoadContext<'_>,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError>;
 }
@@ -108,6 +236,10 @@ impl<D: Destination + ?Sized> Destination for Box<D> {
         (**self).location()
     }
 
+    fn capabilities(&self) -> Capabilities {
+        (**self).capabilities()
+    }
+
     fn naming(&self) -> Box<dyn NamingConvention> {
         (**self).naming()
     }
@@ -123,9 +255,9 @@ impl<D: Destination + ?Sized> Destination for Box<D> {
 
     fn load(
         &mut self,
-        dataset: &str,
+        ctx: &LoadContext<'_>,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
-        (**self).load(dataset, package)
+        (**self).load(ctx, package)
     }
 }

@@ -49,6 +49,19 @@ pub enum MergeStrategy {
     Cdc,
 }
 
+impl MergeStrategy {
+    /// dlt's name of the strategy (`delete-insert`, `upsert`, `scd2`, `insert-only`, `cdc`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeStrategy::DeleteInsert => "delete-insert",
+            MergeStrategy::Upsert => "upsert",
+            MergeStrategy::Scd2 => "scd2",
+            MergeStrategy::InsertOnly => "insert-only",
+            MergeStrategy::Cdc => "cdc",
+        }
+    }
+}
+
 /// A column: name, type and hints, serialized exactly as dlt stores it.
 ///
 /// A column without `data_type` is *incomplete*: it carries hints (say, a primary key) for

@@ -19,6 +19,7 @@ use crate::arrow_rows::row_item;
 use crate::error::{NormalizeError, PackageError};
 use crate::naming::NamingConvention;
 use crate::normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer};
+use crate::progress::Progress;
 use crate::schema::{Schema, SchemaChange, WriteDisposition, pipeline_state_table};
 use crate::state::{PipelineState, STATE_TABLE, StateRow};
 
@@ -224,19 +225,23 @@ impl NormalizedPackage {
 
 /// Normalizes the extracted package `load_id` into a normalized package, extending `schema`.
 /// The evolved schema is saved to the working directory before the package is moved into
-/// `normalized/`; the extracted package is removed last.
+/// `normalized/`; the extracted package is removed last. Rows written are counted in
+/// `progress`.
 pub fn normalize(
     wd: &WorkingDir,
     load_id: &str,
     schema: Schema,
     naming: Box<dyn NamingConvention>,
+    progress: &Progress,
 ) -> Result<NormalizedPackage, PackageError> {
     let src = wd.package_dir(Stage::Extracted, load_id);
     let extracted: ExtractedManifest = read_json(&src.join("manifest.json"))?;
     let tmp = wd.tmp_dir(Stage::Normalized, load_id);
     fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
-    let result = write_package(wd, &src, &tmp, &extracted, schema, naming, parallel);
+    let result = write_package(
+        wd, &src, &tmp, &extracted, schema, naming, parallel, progress,
+    );
     let package = match result {
         Ok(package) => package,
         Err(e) => {
@@ -261,6 +266,7 @@ fn write_package(
     schema: Schema,
     naming: Box<dyn NamingConvention>,
     parallel: bool,
+    progress: &Progress,
 ) -> Result<NormalizedPackage, PackageError> {
     let load_id = extracted.load_id.as_str();
     let mut normalizer = RelationalNormalizer::with_naming(schema, load_id, naming);
@@ -269,7 +275,7 @@ fn write_package(
     let (tables, changes, warnings, items) = std::thread::scope(|scope| {
         let (tx, rx) = mpsc::sync_channel::<NormalizedChunk>(2);
         let writer = scope.spawn(move || {
-            let mut out = TableFiles::new(tmp);
+            let mut out = TableFiles::new(tmp, progress);
             for chunk in rx {
                 out.write(chunk)?;
             }
@@ -643,6 +649,7 @@ impl JsonBlocks<'_, '_> {
 /// Open Arrow IPC writers, one per table; a table whose batch schema grows gets a new file.
 struct TableFiles<'a> {
     dir: &'a Path,
+    progress: &'a Progress,
     tables: Vec<NormalizedTable>,
     changes: Vec<SchemaChange>,
     warnings: Vec<NormalizeWarning>,
@@ -659,9 +666,10 @@ struct OpenFile {
 }
 
 impl<'a> TableFiles<'a> {
-    fn new(dir: &'a Path) -> Self {
+    fn new(dir: &'a Path, progress: &'a Progress) -> Self {
         TableFiles {
             dir,
+            progress,
             tables: Vec::new(),
             changes: Vec::new(),
             warnings: Vec::new(),
@@ -737,7 +745,7 @@ impl<'a> TableFiles<'a> {
             }
             let rows = table_batch.batch.num_rows() as u64;
             self.tables[index].rows += rows;
-            crate::progress::normalized(&table_batch.table, rows);
+            self.progress.normalized(&table_batch.table, rows);
         }
         Ok(())
     }

@@ -96,6 +96,7 @@ fn two_cores_write_what_one_normalizer_writes() {
             Schema::new("test"),
             Box::new(crate::SnakeCase::new()),
             parallel,
+            &crate::progress::Progress::new(),
         )
         .unwrap_or_else(|e| panic!("{e}"));
         results.push((
