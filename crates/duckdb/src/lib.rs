@@ -25,7 +25,9 @@ pub mod sql;
 
 use std::path::{Path, PathBuf};
 
-use dltrs_core::destination::{Destination, DestinationError, LoadOutcome, Restored};
+use dltrs_core::destination::{
+    Capabilities, Destination, DestinationError, LoadContext, LoadOutcome, Restored,
+};
 use dltrs_core::package::NormalizedPackage;
 use duckdb::{Config, Connection};
 
@@ -88,6 +90,10 @@ impl Destination for DuckDb {
         format!("duckdb:{}", self.path.display())
     }
 
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::sql(None)
+    }
+
     fn restore(
         &self,
         dataset: &str,
@@ -109,7 +115,7 @@ impl Destination for DuckDb {
 
     fn load(
         &mut self,
-        dataset: &str,
+        ctx: &LoadContext<'_>,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
         let merges = package
@@ -138,8 +144,8 @@ impl Destination for DuckDb {
             })?;
         let dataset = sql::Dataset {
             catalog,
-            schema: dataset.to_string(),
+            schema: ctx.dataset.to_string(),
         };
-        load::load_package(&conn, &dataset, package)
+        load::load_package(&conn, &dataset, package, ctx.progress)
     }
 }

@@ -3,6 +3,7 @@
 use dltrs_core::destination::{DestinationError, LoadOutcome};
 use dltrs_core::normalize::row_id::random_row_id;
 use dltrs_core::package::{NormalizedPackage, NormalizedTable, RootTable};
+use dltrs_core::progress::Progress;
 use dltrs_core::schema::{LOADS_TABLE, Schema, VERSION_TABLE, WriteDisposition};
 use dltrs_core::state::STATE_TABLE;
 use duckdb::Connection;
@@ -35,6 +36,7 @@ pub(crate) fn load_package(
     conn: &Connection,
     dataset: &Dataset,
     package: &NormalizedPackage,
+    progress: &Progress,
 ) -> Result<LoadOutcome, DestinationError> {
     let wrap = |e: StepError| DestinationError::Load {
         load_id: package.load_id().to_string(),
@@ -44,7 +46,7 @@ pub(crate) fn load_package(
     conn.execute_batch("BEGIN TRANSACTION")
         .map_err(at("BEGIN"))
         .map_err(wrap)?;
-    match apply(conn, dataset, package) {
+    match apply(conn, dataset, package, progress) {
         Ok(LoadOutcome::Loaded) => {
             conn.execute_batch("COMMIT")
                 .map_err(at("COMMIT"))
@@ -69,6 +71,7 @@ fn apply(
     conn: &Connection,
     dataset: &Dataset,
     package: &NormalizedPackage,
+    progress: &Progress,
 ) -> StepResult<LoadOutcome> {
     let load_id = package.load_id();
     let schema = &package.schema;
@@ -96,7 +99,7 @@ fn apply(
     }
 
     for root in &package.manifest.roots {
-        load_root(conn, dataset, package, root, &mut catalog)?;
+        load_root(conn, dataset, package, root, &mut catalog, progress)?;
     }
 
     store_schema_version(conn, dataset, schema).map_err(at(VERSION_TABLE))?;
@@ -184,6 +187,7 @@ fn load_root(
     package: &NormalizedPackage,
     root: &RootTable,
     catalog: &mut Catalog,
+    progress: &Progress,
 ) -> StepResult<()> {
     let schema = &package.schema;
     let Some(root_table) = schema.table(&root.name) else {
@@ -201,19 +205,21 @@ fn load_root(
                         .map_err(at(&table.name))?;
                 }
             }
-            append_all(conn, dataset, package, &chain)
+            append_all(conn, dataset, package, &chain, progress)
         }
         WriteDisposition::Merge => {
             let keys = dltrs_core::sql::MergeKeys::of(root_table);
             if keys.is_empty() {
                 // dlt falls back to append when a merge table has no keys
-                return append_all(conn, dataset, package, &chain);
+                return append_all(conn, dataset, package, &chain, progress);
             }
             ensure_root_keys(conn, dataset, schema, &root.name, catalog).map_err(at(&root.name))?;
-            merge::delete_insert(conn, dataset, package, root_table, &keys, &chain, catalog)
+            merge::delete_insert(
+                conn, dataset, package, root_table, &keys, &chain, catalog, progress,
+            )
         }
         WriteDisposition::Append | WriteDisposition::Skip => {
-            append_all(conn, dataset, package, &chain)
+            append_all(conn, dataset, package, &chain, progress)
         }
     }
 }
@@ -223,9 +229,17 @@ fn append_all(
     dataset: &Dataset,
     package: &NormalizedPackage,
     tables: &[&NormalizedTable],
+    progress: &Progress,
 ) -> StepResult<()> {
     for table in tables {
-        append(conn, Target::Dataset(dataset), &table.name, package, table)?;
+        append(
+            conn,
+            Target::Dataset(dataset),
+            &table.name,
+            package,
+            table,
+            progress,
+        )?;
     }
     Ok(())
 }
@@ -246,6 +260,7 @@ pub(crate) fn append(
     table: &str,
     package: &NormalizedPackage,
     data: &NormalizedTable,
+    progress: &Progress,
 ) -> StepResult<()> {
     let (into, function) = match target {
         Target::Dataset(dataset) => (dataset.table(table), scan::PARALLEL),
@@ -261,8 +276,8 @@ pub(crate) fn append(
             return Err(at(&data.name)(error));
         }
         inserted.map_err(at(&data.name))?;
-        dltrs_core::progress::loaded_rows(scan.rows());
+        progress.loaded_rows(scan.rows());
     }
-    dltrs_core::progress::loaded_file();
+    progress.loaded_file();
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! first row of the package.
 
 use dltrs_core::package::{NormalizedPackage, NormalizedTable};
+use dltrs_core::progress::Progress;
 use dltrs_core::schema::Table;
 use duckdb::Connection;
 
@@ -25,6 +26,7 @@ fn staging_name(index: usize) -> String {
 }
 
 /// Merges the package's rows of `root` and its child tables (`chain`) into the dataset.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn delete_insert(
     conn: &Connection,
     dataset: &Dataset,
@@ -33,6 +35,7 @@ pub(crate) fn delete_insert(
     keys: &MergeKeys,
     chain: &[&NormalizedTable],
     catalog: &Catalog,
+    progress: &Progress,
 ) -> StepResult<()> {
     let schema = &package.schema;
     let Some(root_index) = chain.iter().position(|t| t.name == root.name) else {
@@ -59,6 +62,7 @@ pub(crate) fn delete_insert(
             &format!("dltrs_stage_{index}"),
             package,
             data,
+            progress,
         )?;
         staged.push((stage, columns));
     }

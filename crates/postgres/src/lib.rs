@@ -30,8 +30,9 @@ pub mod sql;
 
 pub use credentials::{CredentialsError, PostgresCredentials, SslMode};
 
-use dltrs_core::destination::{Destination, DestinationError, LoadOutcome, Restored};
-use dltrs_core::naming::{NamingConvention, SnakeCase};
+use dltrs_core::destination::{
+    Capabilities, Destination, DestinationError, LoadContext, LoadOutcome, Restored,
+};
 use dltrs_core::package::NormalizedPackage;
 use dltrs_core::sql::postgres::MAX_IDENTIFIER_LENGTH;
 use postgres::{Client, NoTls};
@@ -135,8 +136,8 @@ impl Destination for Postgres {
         shown.to_string()
     }
 
-    fn naming(&self) -> Box<dyn NamingConvention> {
-        Box::new(SnakeCase::with_max_length(MAX_IDENTIFIER_LENGTH))
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::sql(Some(MAX_IDENTIFIER_LENGTH))
     }
 
     fn restore(
@@ -159,13 +160,13 @@ impl Destination for Postgres {
 
     fn load(
         &mut self,
-        dataset: &str,
+        ctx: &LoadContext<'_>,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
         let mut client = self.connect()?;
         let dataset = Dataset {
-            schema: dataset.to_string(),
+            schema: ctx.dataset.to_string(),
         };
-        load::load_package(&mut client, &dataset, package)
+        load::load_package(&mut client, &dataset, package, ctx.progress)
     }
 }

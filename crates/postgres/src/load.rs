@@ -5,6 +5,7 @@ use std::io::Write;
 use dltrs_core::destination::{BoxError, DestinationError, LoadOutcome};
 use dltrs_core::normalize::row_id::random_row_id;
 use dltrs_core::package::{NormalizedPackage, NormalizedTable, RootTable};
+use dltrs_core::progress::Progress;
 use dltrs_core::schema::{LOADS_TABLE, Schema, VERSION_TABLE, WriteDisposition};
 use dltrs_core::state::STATE_TABLE;
 use postgres::{Client, Transaction};
@@ -40,6 +41,7 @@ pub(crate) fn load_package(
     client: &mut Client,
     dataset: &Dataset,
     package: &NormalizedPackage,
+    progress: &Progress,
 ) -> Result<LoadOutcome, DestinationError> {
     let wrap = |e: StepError| DestinationError::Load {
         load_id: package.load_id().to_string(),
@@ -48,7 +50,7 @@ pub(crate) fn load_package(
     };
     let mut tx = client.transaction().map_err(at("BEGIN")).map_err(wrap)?;
     // dropping `tx` without commit rolls back
-    match apply(&mut tx, dataset, package).map_err(wrap)? {
+    match apply(&mut tx, dataset, package, progress).map_err(wrap)? {
         LoadOutcome::Loaded => {
             tx.commit().map_err(at("COMMIT")).map_err(wrap)?;
             Ok(LoadOutcome::Loaded)
@@ -61,6 +63,7 @@ fn apply(
     tx: &mut Transaction<'_>,
     dataset: &Dataset,
     package: &NormalizedPackage,
+    progress: &Progress,
 ) -> StepResult<LoadOutcome> {
     let load_id = package.load_id();
     let schema = &package.schema;
@@ -86,7 +89,7 @@ fn apply(
     }
 
     for root in &package.manifest.roots {
-        load_root(tx, dataset, package, root, &mut catalog)?;
+        load_root(tx, dataset, package, root, &mut catalog, progress)?;
     }
     catalog
         .add_deferred_constraints(tx, dataset)
@@ -180,6 +183,7 @@ fn load_root(
     package: &NormalizedPackage,
     root: &RootTable,
     catalog: &mut Catalog,
+    progress: &Progress,
 ) -> StepResult<()> {
     let schema = &package.schema;
     let Some(root_table) = schema.table(&root.name) else {
@@ -202,19 +206,21 @@ fn load_root(
                 tx.batch_execute(&format!("TRUNCATE {}", existing.join(", ")))
                     .map_err(at(&root.name))?;
             }
-            append_all(tx, dataset, package, &chain)
+            append_all(tx, dataset, package, &chain, progress)
         }
         WriteDisposition::Merge => {
             let keys = dltrs_core::sql::MergeKeys::of(root_table);
             if keys.is_empty() {
                 // dlt falls back to append when a merge table has no keys
-                return append_all(tx, dataset, package, &chain);
+                return append_all(tx, dataset, package, &chain, progress);
             }
             ensure_root_keys(tx, dataset, schema, &root.name, catalog).map_err(at(&root.name))?;
-            merge::delete_insert(tx, dataset, package, root_table, &keys, &chain, catalog)
+            merge::delete_insert(
+                tx, dataset, package, root_table, &keys, &chain, catalog, progress,
+            )
         }
         WriteDisposition::Append | WriteDisposition::Skip => {
-            append_all(tx, dataset, package, &chain)
+            append_all(tx, dataset, package, &chain, progress)
         }
     }
 }
@@ -224,9 +230,10 @@ fn append_all(
     dataset: &Dataset,
     package: &NormalizedPackage,
     tables: &[&NormalizedTable],
+    progress: &Progress,
 ) -> StepResult<()> {
     for table in tables {
-        copy_in(tx, &dataset.table(&table.name), package, table)?;
+        copy_in(tx, &dataset.table(&table.name), package, table, progress)?;
     }
     Ok(())
 }
@@ -238,6 +245,7 @@ pub(crate) fn copy_in(
     target: &str,
     package: &NormalizedPackage,
     data: &NormalizedTable,
+    progress: &Progress,
 ) -> StepResult<()> {
     let mut buf: Vec<u8> = Vec::with_capacity(COPY_CHUNK + (COPY_CHUNK >> 2));
     for file in &data.files {
@@ -277,12 +285,12 @@ pub(crate) fn copy_in(
                 writer.write_all(&buf).map_err(at(&data.name))?;
                 buf.clear();
             }
-            dltrs_core::progress::loaded_rows(batch.num_rows() as u64);
+            progress.loaded_rows(batch.num_rows() as u64);
             next = batches.next();
         }
         finish(writer, &mut buf, &data.name)?;
     }
-    dltrs_core::progress::loaded_file();
+    progress.loaded_file();
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! commit.
 
 use dltrs_core::package::{NormalizedPackage, NormalizedTable};
+use dltrs_core::progress::Progress;
 use dltrs_core::schema::Table;
 use postgres::Transaction;
 
@@ -23,6 +24,7 @@ const DELETE_IDS: &str = "\"dltrs_merge_delete\"";
 const KEEP_IDS: &str = "\"dltrs_merge_keep\"";
 
 /// Merges the package's rows of `root` and its child tables (`chain`) into the dataset.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn delete_insert(
     tx: &mut Transaction<'_>,
     dataset: &Dataset,
@@ -31,6 +33,7 @@ pub(crate) fn delete_insert(
     keys: &MergeKeys,
     chain: &[&NormalizedTable],
     catalog: &Catalog,
+    progress: &Progress,
 ) -> StepResult<()> {
     let schema = &package.schema;
     let Some(root_index) = chain.iter().position(|t| t.name == root.name) else {
@@ -58,7 +61,7 @@ pub(crate) fn delete_insert(
             dataset.table(&data.name)
         ))
         .map_err(at(&data.name))?;
-        copy_in(tx, &stage, package, data)?;
+        copy_in(tx, &stage, package, data, progress)?;
         staged.push((stage, columns));
     }
     let root_stage = &staged[root_index].0;
