@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use dltrs::declarative::{self, Declared};
 use dltrs::filesystem;
 use dltrs::http::{HttpClient, HttpConfig, Redactor};
-use dltrs::progress::Progress;
+use dltrs::progress::{Progress, ProgressReport};
+use dltrs::secret::Secrets;
 use dltrs::schema::TableHints;
 use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, SchemaContract, WriteDisposition};
 
@@ -421,19 +422,26 @@ fn project_dir() -> Result<PathBuf> {
 
 /// The configuration layers of the current folder and the home folder.
 fn project_config() -> Result<dltrs::config::Config> {
-    Ok(dltrs::config::Config::discover(&project_dir()?)?)
+    Ok(dltrs::config::Config::discover(&project_dir()?)?.with_secrets(secrets()))
+}
+
+/// The secrets this command has read. A command is one run, so one set masks everything it
+/// prints: errors, load info, logs.
+fn secrets() -> &'static Secrets {
+    static SECRETS: std::sync::OnceLock<Secrets> = std::sync::OnceLock::new();
+    SECRETS.get_or_init(Secrets::new)
 }
 
 /// Sends a run's alerts and prints its load info (as JSON with `json`). The data is loaded
 /// already, so an alert that cannot be delivered is a warning.
 fn report(info: &dltrs::LoadInfo, sinks: &dltrs::alerts::AlertSinks, json: bool) {
     if let Err(e) = dltrs::alerts::send(info, sinks) {
-        eprintln!("warning: {}", dltrs::secret::redact(&e.to_string()));
+        eprintln!("warning: {}", secrets().redact(&e.to_string()));
     }
     if json {
-        println!("{}", dltrs::secret::redacted_json(info));
+        println!("{}", secrets().redacted_json(info));
     } else {
-        print!("{}", dltrs::secret::redact(&info.to_string()));
+        print!("{}", secrets().redact(&info.to_string()));
     }
 }
 
@@ -475,7 +483,9 @@ fn pipeline_command(
     let mut pipeline = open_pipeline(&name, pipelines_dir.clone())?;
     if let Some(spec) = destination.or_else(|| pipeline.recorded_destination()) {
         let config = project_config()?.for_pipeline(&name);
-        let mut builder = Pipeline::builder(&name).destination(declarative::destination(
+        let mut builder = Pipeline::builder(&name)
+            .secrets(secrets())
+            .destination(declarative::destination(
             Some(spec.as_str()),
             &name,
             Path::new(""),
@@ -766,7 +776,7 @@ fn pipeline_command(
 
 /// The pipeline `name` in `pipelines_dir` (or the default place), to inspect or change.
 fn open_pipeline(name: &str, pipelines_dir: Option<PathBuf>) -> Result<Pipeline> {
-    let mut builder = Pipeline::builder(name);
+    let mut builder = Pipeline::builder(name).secrets(secrets());
     if let Some(dir) = pipelines_dir {
         builder = builder.pipelines_dir(dir);
     }
@@ -775,11 +785,11 @@ fn open_pipeline(name: &str, pipelines_dir: Option<PathBuf>) -> Result<Pipeline>
 
 /// The input as a buffered reader: a file, standard input (`-`) or an http(s) URL, gunzipped
 /// when it starts with gzip's magic bytes.
-fn open_input(file: &Path) -> Result<filesystem::Input> {
+fn open_input(file: &Path, progress: &Progress) -> Result<filesystem::Input> {
     let text = file.to_string_lossy();
     let location = filesystem::Location::parse(&text).map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(HttpConfig::default(), Redactor::default());
-    filesystem::open(&location, &client, &Progress::global())
+    filesystem::open(&location, &client, progress)
         .map_err(|e| anyhow::Error::msg(e.to_string()))
 }
 
@@ -801,7 +811,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // the last guard: no secret the run read is ever printed
-            eprintln!("error: {}", dltrs::secret::redact(&one_paragraph(&err)));
+            eprintln!("error: {}", secrets().redact(&one_paragraph(&err)));
             let config = matches!(err.downcast_ref(), Some(dltrs::Error::Config(_)));
             ExitCode::from(if config { 2 } else { 1 })
         }
@@ -840,7 +850,7 @@ struct RedactingWriter<W>(W);
 impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let text = String::from_utf8_lossy(buf);
-        self.0.write_all(dltrs::secret::redact(&text).as_bytes())?;
+        self.0.write_all(secrets().redact(&text).as_bytes())?;
         Ok(buf.len())
     }
 
@@ -885,7 +895,7 @@ fn run(cli: Cli) -> Result<()> {
             json,
             quiet,
         } => {
-            let mut builder = Pipeline::builder(&pipeline_name);
+            let mut builder = Pipeline::builder(&pipeline_name).secrets(secrets());
             if let Some(dataset) = dataset_name {
                 builder = builder.dataset_name(dataset);
             }
@@ -900,7 +910,7 @@ fn run(cli: Cli) -> Result<()> {
                 &config,
             )?);
             let mut pipeline = builder.build()?;
-            let input = open_input(&file)?;
+            let input = open_input(&file, pipeline.progress())?;
             let mut resource = Resource::from_json_reader(&table, input.name, input.reader)
                 .write_disposition(write_disposition)
                 .primary_key(primary_key)
@@ -914,7 +924,8 @@ fn run(cli: Cli) -> Result<()> {
             if quarantine {
                 resource = resource.quarantine(true);
             }
-            let progress = (!quiet).then(|| Progress::install(Duration::from_secs(10)));
+            let progress = (!quiet)
+                .then(|| ProgressReport::install(pipeline.progress(), Duration::from_secs(10)));
             let result = pipeline.run([resource]);
             drop(progress);
             let info = result?;
@@ -938,6 +949,7 @@ fn run(cli: Cli) -> Result<()> {
             quiet,
         } => {
             let mut declared = Declared::load(&file)?;
+            declared.config = declared.config.with_secrets(secrets());
             // flags over everything; relative to the current folder, not the file's
             let cwd = project_dir()?;
             let section = &mut declared.file.pipeline;
@@ -974,7 +986,8 @@ fn run(cli: Cli) -> Result<()> {
             }
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;
-            let progress = (!quiet).then(|| Progress::install(interval));
+            let progress =
+                (!quiet).then(|| ProgressReport::install(pipeline.progress(), interval));
             let result = pipeline.run(resources);
             drop(progress);
             report(&result?, &sinks, json);
@@ -1060,7 +1073,7 @@ fn run(cli: Cli) -> Result<()> {
             export_schema,
             json,
         } => {
-            let input = open_input(&file)?;
+            let input = open_input(&file, &Progress::new())?;
             let mut reader = input.reader;
             let source = input.name;
             let mut normalizer = RelationalNormalizer::new(Schema::new(&table), load_id());

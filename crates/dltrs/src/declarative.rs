@@ -418,7 +418,9 @@ impl Declared {
             &self.base_dir,
             &self.config,
         )?;
-        let mut builder = Pipeline::builder(section.name.clone()).destination(destination);
+        let mut builder = Pipeline::builder(section.name.clone())
+            .destination(destination)
+            .secrets(self.config.secrets());
         if let Some(dataset) = &section.dataset_name {
             builder = builder.dataset_name(dataset.clone());
         }

@@ -30,7 +30,7 @@ pub fn destination(
         return Ok(Box::new(postgres_from_config(config)?));
     }
     if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
-        crate::config::register_connection_string(spec);
+        crate::config::register_connection_string(config.secrets(), spec);
         let mut credentials = PostgresCredentials::parse(spec).map_err(config_error)?;
         if credentials.password.is_none() {
             let resolved = credentials_value(config, "postgres");
@@ -52,7 +52,7 @@ pub fn destination(
         }
         _ => Err(Error::Config(format!(
             "unknown destination `{}`: use `duckdb`, `duckdb:PATH` (e.g. duckdb:data/rides.duckdb), `postgres` (credentials from the configuration) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
-            crate::secret::redact(spec)
+            config.secrets().redact(spec)
         ))),
     }
 }
@@ -75,7 +75,7 @@ fn postgres_from_config(config: &Config) -> Result<Postgres, Error> {
     let credentials = match &resolved.value {
         None => return Err(resolved.missing("the PostgreSQL credentials (destination.postgres.credentials: a connection string postgresql://USER:PASSWORD@HOST:PORT/DATABASE, or a table with database, username, password, host, port)")),
         Some(toml::Value::String(url)) => {
-            crate::config::register_connection_string(url);
+            crate::config::register_connection_string(config.secrets(), url);
             PostgresCredentials::parse(url)
                 .map_err(|e| Error::Config(format!("{e} (from {from})")))?
         }
@@ -133,7 +133,7 @@ fn postgres_from_config(config: &Config) -> Result<Postgres, Error> {
         }
     };
     if let Some(password) = &credentials.password {
-        crate::secret::register(password);
+        config.secrets().register(password);
     }
     Ok(Postgres::new(credentials))
 }

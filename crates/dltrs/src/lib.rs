@@ -44,7 +44,7 @@ pub use dltrs_postgres::{Postgres, PostgresCredentials};
 pub use incremental::Incremental;
 pub use load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 pub use pipeline::{ExtractInfo, PIPELINES_DIR_ENV, Pipeline, PipelineBuilder};
-pub use resource::Resource;
+pub use resource::{JsonItem, Resource};
 pub use resource_state::ResourceState;
 pub use run_error::{BoxError, Error, Result};
 pub use secret::Secret;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use dltrs_core::PackageError;
-use dltrs_core::destination::{Destination, LoadOutcome};
+use dltrs_core::destination::{Destination, LoadContext, LoadOutcome};
 use dltrs_core::package::{
     ExtractWriter, NormalizedPackage, Stage, WorkingDir, new_load_id, normalize, write_atomic,
 };
@@ -26,9 +26,10 @@ use serde_json::Value;
 
 use crate::incremental::Decision;
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
-use crate::progress::{self, Progress};
-use crate::resource::{Items, Resource};
+use crate::progress::{Progress, Stage as RunStage};
+use crate::resource::{Items, Pulled, Resource};
 use crate::run_error::{Error, Result};
+use crate::secret::Secrets;
 use crate::trace::{StepTrace, Trace};
 
 /// Environment variable that overrides the default pipelines directory.
@@ -41,6 +42,8 @@ pub struct PipelineBuilder {
     pipelines_dir: Option<PathBuf>,
     destination: Option<Box<dyn Destination>>,
     schema_contract: Option<SchemaContract>,
+    progress: Option<Progress>,
+    secrets: Option<Secrets>,
 }
 
 impl PipelineBuilder {
@@ -68,6 +71,21 @@ impl PipelineBuilder {
     /// leaves an entity unset.
     pub fn schema_contract(mut self, contract: SchemaContract) -> Self {
         self.schema_contract = Some(contract);
+        self
+    }
+
+    /// The counters the pipeline's runs count into (a display shows them, see
+    /// [`crate::progress::ProgressReport`]); fresh ones by default.
+    pub fn progress(mut self, progress: Progress) -> Self {
+        self.progress = Some(progress);
+        self
+    }
+
+    /// The secrets the pipeline masks in what it shows (errors, load info, `trace.json`):
+    /// a configuration's set ([`crate::config::Config::secrets`]); the secrets of the
+    /// resources it loads are added to it.
+    pub fn secrets(mut self, secrets: &Secrets) -> Self {
+        self.secrets = Some(secrets.clone());
         self
     }
 
@@ -100,6 +118,8 @@ impl PipelineBuilder {
             destination,
             restored: None,
             schema_contract: self.schema_contract.unwrap_or_default(),
+            progress: self.progress.unwrap_or_default(),
+            secrets: self.secrets.unwrap_or_default(),
         })
     }
 }
@@ -135,6 +155,10 @@ pub struct Pipeline {
     restored: Option<String>,
     /// The contract of every run (under the resources' own).
     schema_contract: SchemaContract,
+    /// What the pipeline's runs count into.
+    progress: Progress,
+    /// What it masks in what it shows.
+    secrets: Secrets,
 }
 
 /// What [`Pipeline::extract`] wrote.
@@ -155,7 +179,19 @@ impl Pipeline {
             pipelines_dir: None,
             destination: None,
             schema_contract: None,
+            progress: None,
+            secrets: None,
         }
+    }
+
+    /// The counters the pipeline's runs count into.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// The secrets the pipeline masks in what it shows.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The pipeline name.
@@ -340,7 +376,7 @@ impl Pipeline {
             self.name,
             self.destination.location()
         );
-        Progress::global().note(&note);
+        self.progress.note(&note);
         self.restored = Some(note.clone());
         Ok(Some(note))
     }
@@ -369,7 +405,7 @@ impl Pipeline {
             error: result.as_ref().err().map(ToString::to_string),
         };
         // the run's outcome stands whether or not its record could be written
-        let text = crate::secret::redacted_json(&trace);
+        let text = self.secrets.redacted_json(&trace);
         let _ = write_atomic(&self.wd.path().join("trace.json"), text.as_bytes());
         result
     }
@@ -643,7 +679,7 @@ impl Pipeline {
                 resumed.join(", ")
             );
             tracing::info!(pipeline = %self.name, "{line}");
-            Progress::global().note(&line);
+            self.progress.note(&line);
             let t = Instant::now();
             self.normalize()?;
             packages.extend(self.load_packages(&resumed)?);
@@ -688,13 +724,18 @@ impl Pipeline {
         resources: impl IntoIterator<Item = Resource>,
     ) -> Result<ExtractInfo> {
         self.restore_from_destination()?;
+        let resources: Vec<Resource> = resources.into_iter().collect();
+        self.check_capabilities(&resources)?;
+        for resource in &resources {
+            self.secrets.extend(resource.secrets());
+        }
         let load_id = new_load_id();
         let mut writer = ExtractWriter::begin(&self.wd, &load_id, self.schema_name())?;
         let mut items = IndexMap::new();
         let mut buf = Vec::with_capacity(4096);
         let mut any = false;
-        let progress = Progress::global();
-        progress.stage(progress::Stage::Extracting);
+        let progress = self.progress.clone();
+        progress.stage(RunStage::Extracting);
         let mut state = self.state()?;
         let schema_name = self.schema_name().to_string();
         let mut source = state
@@ -709,7 +750,6 @@ impl Pipeline {
             _ => serde_json::Map::new(),
         };
         let mut seen = std::collections::HashSet::new();
-        let resources: Vec<Resource> = resources.into_iter().collect();
         // every resource's own state before any is pulled: a source may start reading its
         // next resources (SQL tables in parallel) while the first is extracted
         for resource in &resources {
@@ -718,7 +758,7 @@ impl Pipeline {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            resource.state().load(stored, source.clone());
+            resource.state().load(stored, source.clone(), &self.progress);
         }
         for mut resource in resources {
             any = true;
@@ -752,7 +792,7 @@ impl Pipeline {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            resource.state().load(stored, source.clone());
+            resource.state().load(stored, source.clone(), &self.progress);
             let mut filter = match resource.incremental_cursor() {
                 Some(incremental) => Some(
                     incremental
@@ -766,7 +806,7 @@ impl Pipeline {
                 Items::Json(next) => loop {
                     buf.clear();
                     match next(&mut buf) {
-                        Ok(true) => {
+                        Ok(pull @ (Pulled::Item | Pulled::ItemTo(_))) => {
                             pulled += 1;
                             if let Some(filter) = &mut filter {
                                 match filter.decide(&buf).map_err(|e| failed(pulled, e))? {
@@ -776,10 +816,13 @@ impl Pipeline {
                                 }
                             }
                             count += 1;
-                            writer.write_item(&buf)?;
+                            match &pull {
+                                Pulled::ItemTo(table) => writer.write_item_to(table, &buf)?,
+                                _ => writer.write_item(&buf)?,
+                            }
                             progress.items(1);
                         }
-                        Ok(false) => break,
+                        Ok(Pulled::End) => break,
                         Err(source) => return Err(failed(pulled + 1, source)),
                     }
                 },
@@ -834,6 +877,29 @@ impl Pipeline {
         })
     }
 
+    /// Refuses, before anything is extracted, a resource whose write disposition or merge
+    /// strategy the destination cannot apply: its package could never be loaded.
+    fn check_capabilities(&self, resources: &[Resource]) -> Result<()> {
+        let capabilities = self.destination.capabilities();
+        for resource in resources {
+            let hints = resource.hints();
+            capabilities
+                .check(
+                    self.destination.destination_name(),
+                    resource.table(),
+                    hints.write_disposition.unwrap_or_default(),
+                    hints.merge_strategy,
+                )
+                .map_err(|e| {
+                    Error::Config(format!(
+                        "resource `{}`: {e}; nothing was extracted",
+                        resource.name()
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
     /// Normalizes every extracted package.
     pub fn normalize(&mut self) -> Result<Vec<String>> {
         let ids = self.wd.packages_in(Stage::Extracted)?;
@@ -856,9 +922,16 @@ impl Pipeline {
     }
 
     fn normalize_package(&self, load_id: &str) -> Result<NormalizedPackage> {
-        Progress::global().stage(progress::Stage::Normalizing);
+        self.progress.stage(RunStage::Normalizing);
         let schema = self.schema()?;
-        normalize(&self.wd, load_id, schema, self.destination.naming()).map_err(|source| {
+        normalize(
+            &self.wd,
+            load_id,
+            schema,
+            self.destination.naming(),
+            &self.progress,
+        )
+        .map_err(|source| {
             Error::Normalize {
                 source,
                 hint: String::new(),
@@ -876,14 +949,19 @@ impl Pipeline {
     /// Loads every normalized package, oldest first; those named in `resumed` were left by an
     /// interrupted run.
     fn load_packages(&mut self, resumed: &[String]) -> Result<Vec<PackageInfo>> {
-        Progress::global().stage(progress::Stage::Loading);
+        self.progress.stage(RunStage::Loading);
         let mut infos = Vec::new();
         for load_id in self.wd.packages_in(Stage::Normalized)? {
             let package = NormalizedPackage::open(&self.wd, Stage::Normalized, &load_id)?;
-            dltrs_core::progress::expect_load_rows(package.row_counts().map(|(_, n)| n).sum());
+            self.progress
+                .expect_load_rows(package.row_counts().map(|(_, n)| n).sum());
+            let ctx = LoadContext {
+                dataset: &self.dataset_name,
+                progress: &self.progress,
+            };
             let outcome = self
                 .destination
-                .load(&self.dataset_name, &package)
+                .load(&ctx, &package)
                 .map_err(|source| Error::Load {
                     source,
                     dir: package.dir.clone(),

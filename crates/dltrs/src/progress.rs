@@ -1,116 +1,67 @@
-//! [`Progress`]: what a run has done so far, shown while it goes. Extract counts pages, items
-//! and bytes here; normalize (rows per table) and load (files, rows of the total) count in
-//! [`dltrs_core::progress`]. On a terminal each stage gets an indicatif bar that stays on
-//! screen when the stage ends; otherwise (CI, cron) a plain line every few seconds.
+//! Showing a run's [`Progress`] while it goes. The counters are the run's own
+//! ([`dltrs_core::progress`]: extract counts pages, items and bytes; normalize rows per table;
+//! load files and rows of the total), handed to the pipeline by whoever shows them. On a
+//! terminal each stage gets an indicatif bar that stays on screen when the stage ends;
+//! otherwise (CI, cron) a plain line every few seconds.
 
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-/// A handle on the run's counters; shown once [`Progress::install`] was called.
-#[derive(Clone, Default)]
-pub struct Progress(Option<Arc<Counters>>);
+pub use dltrs_core::progress::{Progress, Snapshot, Stage};
 
-#[derive(Default)]
-struct Counters {
-    pages: AtomicU64,
-    items: AtomicU64,
-    bytes: AtomicU64,
-    /// 0 extracting, 1 normalizing, 2 loading.
-    stage: AtomicU64,
-    shown: AtomicBool,
-    /// The current stage's bar, on a terminal.
-    bar: Mutex<Option<indicatif::ProgressBar>>,
-}
-
-/// What a run is doing, for the progress line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Reading sources.
-    Extracting,
-    /// Turning items into tables.
-    Normalizing,
-    /// Writing to the destination.
-    Loading,
-}
-
-impl Stage {
-    fn name(code: u64) -> &'static str {
-        match code {
-            0 => "extracting",
-            1 => "normalizing",
-            _ => "loading",
-        }
-    }
-}
-
-static GLOBAL: OnceLock<Progress> = OnceLock::new();
-
-/// Shows progress until dropped, then prints the totals.
+/// Shows a run's progress on stderr until dropped, then prints the totals.
 pub struct ProgressReport {
     progress: Progress,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
     started: Instant,
 }
 
-impl Progress {
-    /// The process's progress counters.
-    pub fn global() -> Progress {
-        GLOBAL
-            .get_or_init(|| Progress(Some(Arc::new(Counters::default()))))
-            .clone()
-    }
-
-    /// Sets what the run is doing.
-    pub fn stage(&self, stage: Stage) {
-        if let Some(c) = &self.0 {
-            c.stage.store(stage as u64, Ordering::Relaxed);
-        }
-    }
-
-    /// Starts showing progress on stderr: live bars on a terminal, a line every `interval`
-    /// otherwise. Only the first call in a process installs counters.
-    pub fn install(interval: Duration) -> ProgressReport {
-        let progress = Progress::global();
-        if let Some(c) = &progress.0 {
-            c.shown.store(true, Ordering::Relaxed);
+impl ProgressReport {
+    /// Starts showing `progress` on stderr: live bars on a terminal, a line every `interval`
+    /// otherwise. The run's notes are printed too (above the bar on a terminal).
+    pub fn install(progress: &Progress, interval: Duration) -> ProgressReport {
+        let bar: Arc<Mutex<Option<indicatif::ProgressBar>>> = Arc::default();
+        {
+            let bar = Arc::clone(&bar);
+            progress.set_note_sink(Arc::new(move |message: &str| {
+                match bar
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .as_ref()
+                {
+                    Some(bar) => bar.println(message),
+                    None => eprintln!("{message}"),
+                }
+            }));
         }
         let stop = Arc::new(AtomicBool::new(false));
         let terminal = std::io::stderr().is_terminal();
         let thread = {
-            let progress = progress.clone();
-            let stop = stop.clone();
+            let (progress, stop, slot) = (progress.clone(), stop.clone(), bar.clone());
             std::thread::spawn(move || {
-                let Some(counters) = progress.0.clone() else {
-                    return;
-                };
                 let started = Instant::now();
                 let mut last_log = Instant::now();
                 let mut shown_stage = None;
                 while !stop.load(Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(100));
-                    let stage = counters.stage.load(Ordering::Relaxed);
-                    let line = progress.stage_summary(stage);
+                    let snap = progress.snapshot();
+                    let line = summary(&snap, snap.stage);
                     if terminal {
-                        if shown_stage != Some(stage) {
-                            if let (Some(bar), Some(old)) = (
-                                counters.bar.lock().ok().and_then(|mut b| b.take()),
-                                shown_stage,
-                            ) {
-                                bar.set_message(progress.stage_summary(old));
+                        let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
+                        if shown_stage != Some(snap.stage) {
+                            if let (Some(bar), Some(old)) = (slot.take(), shown_stage) {
+                                bar.set_message(summary(&snap, old));
                                 bar.finish();
                             }
-                            shown_stage = Some(stage);
-                            let bar = new_bar(stage);
-                            if let Ok(mut slot) = counters.bar.lock() {
-                                *slot = Some(bar);
-                            }
+                            shown_stage = Some(snap.stage);
+                            *slot = Some(new_bar(snap.stage));
                         }
-                        if let Some(bar) = counters.bar.lock().ok().and_then(|b| b.clone()) {
-                            if stage == Stage::Loading as u64 {
-                                let snap = dltrs_core::progress::snapshot();
+                        if let Some(bar) = slot.as_ref() {
+                            if snap.stage == Stage::Loading {
                                 bar.set_length(snap.load_total_rows.max(snap.loaded_rows));
                                 bar.set_position(snap.loaded_rows);
                             }
@@ -121,77 +72,41 @@ impl Progress {
                         eprintln!(
                             "[{:>6.1}s] {}: {line}",
                             started.elapsed().as_secs_f64(),
-                            Stage::name(stage)
+                            snap.stage.name()
                         );
                     }
                 }
             })
         };
         ProgressReport {
-            progress,
+            progress: progress.clone(),
             stop,
             thread: Some(thread),
+            bar,
             started: Instant::now(),
         }
     }
+}
 
-    /// Counts one page of `bytes` fetched.
-    pub fn page(&self, bytes: u64) {
-        if let Some(c) = &self.0 {
-            c.pages.fetch_add(1, Ordering::Relaxed);
-            c.bytes.fetch_add(bytes, Ordering::Relaxed);
-        }
-    }
+/// "3 pages, 3000 items extracted, 1.2 MB".
+pub fn extract_summary(snap: &Snapshot) -> String {
+    summary(snap, Stage::Extracting)
+}
 
-    /// Counts `bytes` read from a file or download.
-    pub fn bytes(&self, bytes: u64) {
-        if let Some(c) = &self.0 {
-            c.bytes.fetch_add(bytes, Ordering::Relaxed);
-        }
-    }
-
-    /// Counts `n` items extracted.
-    pub fn items(&self, n: u64) {
-        if let Some(c) = &self.0 {
-            c.items.fetch_add(n, Ordering::Relaxed);
-        }
-    }
-
-    /// Tells the user something worth knowing (never a secret).
-    pub fn note(&self, message: &str) {
-        let Some(c) = &self.0 else { return };
-        match c.bar.lock().ok().and_then(|b| b.clone()) {
-            Some(bar) => bar.println(message),
-            None if c.shown.load(Ordering::Relaxed) => eprintln!("{message}"),
-            None => {}
-        }
-    }
-
-    /// "3 pages, 3000 items extracted, 1.2 MB".
-    pub fn summary(&self) -> String {
-        self.stage_summary(Stage::Extracting as u64)
-    }
-
-    /// What the stage `code` has done: extract's pages, items and bytes; normalize's rows
-    /// per table; load's files and rows.
-    fn stage_summary(&self, code: u64) -> String {
-        let Some(c) = &self.0 else {
-            return String::new();
-        };
-        let mut parts = Vec::new();
-        if code == Stage::Extracting as u64 {
-            let pages = c.pages.load(Ordering::Relaxed);
-            let items = c.items.load(Ordering::Relaxed);
-            let bytes = c.bytes.load(Ordering::Relaxed);
-            if pages > 0 {
-                parts.push(format!("{pages} pages"));
+/// What `stage` has done: extract's pages, items and bytes; normalize's rows per table;
+/// load's files and rows.
+fn summary(snap: &Snapshot, stage: Stage) -> String {
+    match stage {
+        Stage::Extracting => {
+            let mut parts = Vec::new();
+            if snap.pages > 0 {
+                parts.push(format!("{} pages", snap.pages));
             }
-            parts.push(format!("{items} items extracted"));
-            parts.push(format!("{:.1} MB", bytes as f64 / 1e6));
-            return parts.join(", ");
+            parts.push(format!("{} items extracted", snap.items));
+            parts.push(format!("{:.1} MB", snap.bytes as f64 / 1e6));
+            parts.join(", ")
         }
-        let snap = dltrs_core::progress::snapshot();
-        if code == Stage::Normalizing as u64 {
+        Stage::Normalizing => {
             let tables: Vec<String> = snap
                 .normalized_tables
                 .iter()
@@ -203,19 +118,18 @@ impl Progress {
                 snap.normalized_rows,
                 tables.join(", ")
             )
-        } else {
-            format!(
-                "{} files, {} of {} rows loaded",
-                snap.loaded_files, snap.loaded_rows, snap.load_total_rows
-            )
         }
+        Stage::Loading => format!(
+            "{} files, {} of {} rows loaded",
+            snap.loaded_files, snap.loaded_rows, snap.load_total_rows
+        ),
     }
 }
 
 /// A spinner for the stages whose total is unknown, a bar for the load.
-fn new_bar(stage: u64) -> indicatif::ProgressBar {
-    let name = Stage::name(stage);
-    let bar = if stage == Stage::Loading as u64 {
+fn new_bar(stage: Stage) -> indicatif::ProgressBar {
+    let name = stage.name();
+    let bar = if stage == Stage::Loading {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) = indicatif::ProgressStyle::with_template(&format!(
             "{name:>11} [{{bar:30}}] {{percent:>3}}% {{msg}}"
@@ -242,22 +156,24 @@ impl Drop for ProgressReport {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-        if let Some(c) = &self.progress.0 {
-            if let Some(bar) = c.bar.lock().ok().and_then(|mut b| b.take()) {
-                let stage = c.stage.load(Ordering::Relaxed);
-                bar.set_message(self.progress.stage_summary(stage));
-                bar.finish();
-            }
-            if c.items.load(Ordering::Relaxed) > 0 || c.bytes.load(Ordering::Relaxed) > 0 {
-                let snap = dltrs_core::progress::snapshot();
-                eprintln!(
-                    "done in {:.1}s: {}; {} rows normalized; {} rows loaded",
-                    self.started.elapsed().as_secs_f64(),
-                    self.progress.summary(),
-                    snap.normalized_rows,
-                    snap.loaded_rows,
-                );
-            }
+        let snap = self.progress.snapshot();
+        if let Some(bar) = self
+            .bar
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            bar.set_message(summary(&snap, snap.stage));
+            bar.finish();
+        }
+        if snap.items > 0 || snap.bytes > 0 {
+            eprintln!(
+                "done in {:.1}s: {}; {} rows normalized; {} rows loaded",
+                self.started.elapsed().as_secs_f64(),
+                extract_summary(&snap),
+                snap.normalized_rows,
+                snap.loaded_rows,
+            );
         }
     }
 }

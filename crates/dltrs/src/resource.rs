@@ -10,12 +10,71 @@ use serde::Serialize;
 use crate::incremental::Incremental;
 use crate::resource_state::ResourceState;
 use crate::run_error::BoxError;
+use crate::secret::Secrets;
 
-/// Writes the next item's JSON into the buffer; `Ok(false)` at the end.
-type NextItem = Box<dyn FnMut(&mut Vec<u8>) -> Result<bool, BoxError>>;
+/// What a JSON item source gave.
+pub(crate) enum Pulled {
+    /// No more items.
+    End,
+    /// An item for the resource's table.
+    Item,
+    /// An item for the named table (a dynamic table name).
+    ItemTo(String),
+}
+
+/// Writes the next item's JSON into the buffer. `Send`: a pipeline with its resources may move
+/// to another thread.
+type NextItem = Box<dyn FnMut(&mut Vec<u8>) -> Result<Pulled, BoxError> + Send>;
 
 /// The next batch of rows of an Arrow source; `Ok(None)` at the end.
-type NextBatch = Box<dyn FnMut() -> Result<Option<RecordBatch>, BoxError>>;
+type NextBatch = Box<dyn FnMut() -> Result<Option<RecordBatch>, BoxError> + Send>;
+
+/// One item as JSON text, and the table it goes to when not the resource's (dlt's
+/// `table_name` per item): what a binding hands over from a serializer of its own (Python's
+/// `orjson`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonItem {
+    /// One JSON document (UTF-8; line breaks between tokens are dropped).
+    pub json: Vec<u8>,
+    /// The root table (a source name, normalized like the resource's); `None`: the resource's.
+    pub table: Option<String>,
+}
+
+impl JsonItem {
+    /// An item for the resource's table.
+    pub fn new(json: impl Into<Vec<u8>>) -> Self {
+        JsonItem {
+            json: json.into(),
+            table: None,
+        }
+    }
+
+    /// An item for `table`.
+    pub fn to_table(table: impl Into<String>, json: impl Into<Vec<u8>>) -> Self {
+        JsonItem {
+            json: json.into(),
+            table: Some(table.into()),
+        }
+    }
+}
+
+/// Checks JSON text handed in by the caller and appends it to `buf` as one package line.
+fn push_checked(json: &[u8], buf: &mut Vec<u8>) -> Result<(), BoxError> {
+    dltrs_core::json::validate(json).map_err(|e| format!("the item is not JSON: {e}"))?;
+    push_line(json, buf);
+    Ok(())
+}
+
+/// Appends a JSON document as one package line: a line holds one item, so line breaks
+/// between tokens (pretty-printed JSON; JSON strings cannot hold raw ones) go.
+fn push_line(json: &[u8], buf: &mut Vec<u8>) {
+    let trimmed = json.trim_ascii();
+    if memchr::memchr2(b'\n', b'\r', trimmed).is_none() {
+        buf.extend_from_slice(trimmed);
+    } else {
+        buf.extend(trimmed.iter().filter(|&&b| b != b'\n' && b != b'\r'));
+    }
+}
 
 /// How a resource's items come.
 pub(crate) enum Items {
@@ -41,6 +100,7 @@ pub struct Resource {
     items: Items,
     state: ResourceState,
     incremental: Option<Incremental>,
+    secrets: Secrets,
 }
 
 impl Resource {
@@ -49,6 +109,7 @@ impl Resource {
     pub fn new<I>(name: impl Into<String>, items: I) -> Self
     where
         I: IntoIterator + 'static,
+        I::IntoIter: Send,
         I::Item: Serialize,
     {
         let mut items = items.into_iter();
@@ -66,6 +127,7 @@ impl Resource {
     pub fn try_new<I, T, E>(name: impl Into<String>, items: I) -> Self
     where
         I: IntoIterator<Item = Result<T, E>> + 'static,
+        I::IntoIter: Send,
         T: Serialize,
         E: Into<BoxError>,
     {
@@ -80,9 +142,81 @@ impl Resource {
         })
     }
 
+    /// A resource whose items name their table: each `(table, item)` goes to root table
+    /// `table` (dlt's `table_name` per item), with the resource's hints.
+    pub fn with_tables<I, S, T>(name: impl Into<String>, items: I) -> Self
+    where
+        I: IntoIterator<Item = (S, T)> + 'static,
+        I::IntoIter: Send,
+        S: Into<String>,
+        T: Serialize,
+    {
+        let mut items = items.into_iter();
+        Self::from_pull(name, move |buf| match items.next() {
+            Some((table, item)) => {
+                serde_json::to_writer(buf, &item)?;
+                Ok(Pulled::ItemTo(table.into()))
+            }
+            None => Ok(Pulled::End),
+        })
+    }
+
+    /// A resource from JSON text made elsewhere (one document per item, e.g. `orjson` output),
+    /// pulled one at a time and checked: text that is not JSON stops the extract naming the
+    /// item, and nothing of the run is loaded.
+    pub fn from_json_bytes<I, B>(name: impl Into<String>, items: I) -> Self
+    where
+        I: IntoIterator<Item = B> + 'static,
+        I::IntoIter: Send,
+        B: AsRef<[u8]>,
+    {
+        let mut items = items.into_iter();
+        Self::from_pull(name, move |buf| match items.next() {
+            Some(json) => push_checked(json.as_ref(), buf).map(|()| Pulled::Item),
+            None => Ok(Pulled::End),
+        })
+    }
+
+    /// A resource from fallible [`JsonItem`]s, each JSON text with an optional table of its
+    /// own (dynamic table names); the first `Err` stops the extract.
+    pub fn from_json_items<I, E>(name: impl Into<String>, items: I) -> Self
+    where
+        I: IntoIterator<Item = Result<JsonItem, E>> + 'static,
+        I::IntoIter: Send,
+        E: Into<BoxError>,
+    {
+        let mut items = items.into_iter();
+        Self::from_pull(name, move |buf| match items.next() {
+            Some(Ok(item)) => {
+                push_checked(&item.json, buf)?;
+                Ok(item.table.map_or(Pulled::Item, Pulled::ItemTo))
+            }
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(Pulled::End),
+        })
+    }
+
+    /// A resource from a closure that writes the next item's JSON text into the buffer it is
+    /// given (empty on each call) and returns `Ok(true)`, or returns `Ok(false)` at the end:
+    /// the path without a copy per item. The text is checked as in
+    /// [`Resource::from_json_bytes`].
+    pub fn from_json_fn<F>(name: impl Into<String>, mut next: F) -> Self
+    where
+        F: FnMut(&mut Vec<u8>) -> Result<bool, BoxError> + Send + 'static,
+    {
+        let mut item = Vec::new();
+        Self::from_pull(name, move |buf| {
+            item.clear();
+            if !next(&mut item)? {
+                return Ok(Pulled::End);
+            }
+            push_checked(&item, buf).map(|()| Pulled::Item)
+        })
+    }
+
     /// A resource reading JSON Lines, one JSON array (streamed element by element) or one JSON
     /// object from `reader`. `source` names the input in error messages (a file name).
-    pub fn from_json_reader<R: BufRead + 'static>(
+    pub fn from_json_reader<R: BufRead + Send + 'static>(
         name: impl Into<String>,
         source: impl Into<String>,
         reader: R,
@@ -91,13 +225,7 @@ impl Resource {
         let mut items = JsonItems::new(reader);
         Self::from_fn(name, move |buf| match items.next_item() {
             Ok(Some((item, _))) => {
-                // a package line holds one item: line breaks inside (pretty-printed JSON) go
-                let trimmed = item.trim_ascii_end();
-                if memchr::memchr2(b'\n', b'\r', trimmed).is_none() {
-                    buf.extend_from_slice(trimmed);
-                } else {
-                    buf.extend(trimmed.iter().filter(|&&b| b != b'\n' && b != b'\r'));
-                }
+                push_line(item, buf);
                 Ok(true)
             }
             Ok(None) => Ok(false),
@@ -105,9 +233,24 @@ impl Resource {
         })
     }
 
+    /// A resource over items the crate's own sources write (valid JSON already: not checked
+    /// again).
     pub(crate) fn from_fn(
         name: impl Into<String>,
-        next: impl FnMut(&mut Vec<u8>) -> Result<bool, BoxError> + 'static,
+        mut next: impl FnMut(&mut Vec<u8>) -> Result<bool, BoxError> + Send + 'static,
+    ) -> Self {
+        Self::from_pull(name, move |buf| {
+            Ok(if next(buf)? {
+                Pulled::Item
+            } else {
+                Pulled::End
+            })
+        })
+    }
+
+    fn from_pull(
+        name: impl Into<String>,
+        next: impl FnMut(&mut Vec<u8>) -> Result<Pulled, BoxError> + Send + 'static,
     ) -> Self {
         let name = name.into();
         Resource {
@@ -117,6 +260,7 @@ impl Resource {
             items: Items::Json(Box::new(next)),
             state: ResourceState::default(),
             incremental: None,
+            secrets: Secrets::new(),
         }
     }
 
@@ -124,8 +268,9 @@ impl Resource {
     /// what earlier runs stored and writes what the next run needs (see [`ResourceState`]).
     pub fn with_state<F, I>(name: impl Into<String>, make: F) -> Self
     where
-        F: FnOnce(&ResourceState) -> I + 'static,
+        F: FnOnce(&ResourceState) -> I + Send + 'static,
         I: IntoIterator + 'static,
+        I::IntoIter: Send,
         I::Item: Serialize,
     {
         let state = ResourceState::default();
@@ -176,6 +321,7 @@ impl Resource {
     pub fn from_batches<I, E>(name: impl Into<String>, batches: I) -> Self
     where
         I: IntoIterator<Item = Result<RecordBatch, E>> + 'static,
+        I::IntoIter: Send,
         E: Into<BoxError>,
     {
         let mut batches = batches.into_iter();
@@ -189,7 +335,26 @@ impl Resource {
             })),
             state: ResourceState::default(),
             incremental: None,
+            secrets: Secrets::new(),
         }
+    }
+
+    /// Masks `secrets` (the source's credentials) in whatever the run that loads this resource
+    /// shows: errors, load info, traces.
+    pub fn with_secrets(self, secrets: &Secrets) -> Self {
+        self.secrets.extend(secrets);
+        self
+    }
+
+    /// Masks one secret value, as [`Resource::with_secrets`].
+    pub fn with_secret(self, value: &str) -> Self {
+        self.secrets.register(value);
+        self
+    }
+
+    /// The secrets this resource's source brought.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
     }
 
     /// The resource name.
@@ -304,8 +469,10 @@ impl Resource {
                 Items::Json(next) => {
                     buf.clear();
                     match next(&mut buf) {
-                        Ok(true) => serde_json::from_slice(&buf).map_err(BoxError::from),
-                        Ok(false) => return None,
+                        Ok(Pulled::Item | Pulled::ItemTo(_)) => {
+                            serde_json::from_slice(&buf).map_err(BoxError::from)
+                        }
+                        Ok(Pulled::End) => return None,
                         Err(e) => Err(e),
                     }
                 }

@@ -56,18 +56,32 @@ pub struct ExtractedResource {
 
 /// Builds an extracted package in the working directory's `tmp` and moves it into
 /// `extracted/` on [`ExtractWriter::commit`]. Dropped without a commit, it leaves nothing.
+///
+/// A resource is one manifest entry per root table it writes: its own table first, then one
+/// per table its items name ([`ExtractWriter::write_item_to`]), each with the resource's hints
+/// and files of its own, so items of interleaved tables never cut each other's files short.
 pub struct ExtractWriter {
     tmp: PathBuf,
     dst: PathBuf,
     manifest: ExtractedManifest,
-    file: Option<BufWriter<File>>,
-    /// Bytes written to `file` since its last part sync.
-    unsynced: u64,
+    /// The current resource's open JSON lines files, one per table.
+    json: Vec<OpenLines>,
+    /// The manifest entry of the current resource's own table; its other tables follow it.
+    resource_start: usize,
     syncer: Syncer,
     /// The open Arrow stream of the resource and the schema its batches share.
     arrow: Option<(StreamWriter<BufWriter<File>>, SchemaRef)>,
-    items_in_file: u64,
     committed: bool,
+}
+
+/// A JSON lines file being written for one manifest entry.
+struct OpenLines {
+    entry: usize,
+    file: BufWriter<File>,
+    path: PathBuf,
+    items: u64,
+    /// Bytes written since the last part sync.
+    unsynced: u64,
 }
 
 impl ExtractWriter {
@@ -87,11 +101,10 @@ impl ExtractWriter {
                 pipeline_state: None,
                 drop_tables: Vec::new(),
             },
-            file: None,
-            unsynced: 0,
+            json: Vec::new(),
+            resource_start: 0,
             syncer,
             arrow: None,
-            items_in_file: 0,
             committed: false,
         })
     }
@@ -109,6 +122,7 @@ impl ExtractWriter {
         hints: TableHints,
     ) -> Result<(), PackageError> {
         self.close_file()?;
+        self.resource_start = self.manifest.resources.len();
         self.manifest.resources.push(ExtractedResource {
             name: name.to_string(),
             table: table.to_string(),
@@ -119,26 +133,68 @@ impl ExtractWriter {
         Ok(())
     }
 
-    /// Appends one item, given as one JSON document without a newline inside it.
+    /// Appends one item of the resource's table, given as one JSON document without a newline
+    /// inside it.
     pub fn write_item(&mut self, json: &[u8]) -> Result<(), PackageError> {
-        if self.file.is_none() || self.items_in_file >= ITEMS_PER_FILE {
-            self.open_file()?;
+        if self.manifest.resources.is_empty() {
+            return Err(PackageError::NoResource);
         }
-        let (Some(file), Some(resource)) = (self.file.as_mut(), self.manifest.resources.last_mut())
-        else {
+        self.write_to(self.resource_start, json)
+    }
+
+    /// Appends one item of the current resource that goes to root table `table` (a dynamic
+    /// table name), with the resource's hints.
+    pub fn write_item_to(&mut self, table: &str, json: &[u8]) -> Result<(), PackageError> {
+        let Some(own) = self.manifest.resources.get(self.resource_start) else {
             return Err(PackageError::NoResource);
         };
-        if let Err(e) = file.write_all(json).and_then(|()| file.write_all(b"\n")) {
-            return Err(PackageError::io(&self.current_path(), e));
-        }
-        resource.items += 1;
-        self.items_in_file += 1;
-        self.unsynced += json.len() as u64 + 1;
-        if self.unsynced >= super::sync::SYNC_EVERY_BYTES {
-            let path = self.current_path();
-            if let Some(file) = self.file.as_mut() {
-                self.syncer.sync_part(file, &path, &mut self.unsynced)?;
+        let found = self.manifest.resources[self.resource_start..]
+            .iter()
+            .position(|r| r.table == table);
+        let entry = match found {
+            Some(offset) => self.resource_start + offset,
+            None => {
+                let entry = ExtractedResource {
+                    name: own.name.clone(),
+                    table: table.to_string(),
+                    hints: own.hints.clone(),
+                    files: Vec::new(),
+                    items: 0,
+                };
+                self.manifest.resources.push(entry);
+                self.manifest.resources.len() - 1
             }
+        };
+        self.write_to(entry, json)
+    }
+
+    fn write_to(&mut self, entry: usize, json: &[u8]) -> Result<(), PackageError> {
+        let open = match self.json.iter().position(|f| f.entry == entry) {
+            Some(at) if self.json[at].items < ITEMS_PER_FILE => at,
+            found => {
+                if let Some(at) = found {
+                    let full = self.json.swap_remove(at);
+                    self.close_lines(full)?;
+                }
+                self.open_lines(entry)?
+            }
+        };
+        let lines = &mut self.json[open];
+        if let Err(e) = lines
+            .file
+            .write_all(json)
+            .and_then(|()| lines.file.write_all(b"\n"))
+        {
+            return Err(PackageError::io(&lines.path, e));
+        }
+        lines.items += 1;
+        lines.unsynced += json.len() as u64 + 1;
+        if lines.unsynced >= super::sync::SYNC_EVERY_BYTES {
+            self.syncer
+                .sync_part(&mut lines.file, &lines.path, &mut lines.unsynced)?;
+        }
+        if let Some(resource) = self.manifest.resources.get_mut(entry) {
+            resource.items += 1;
         }
         Ok(())
     }
@@ -152,8 +208,8 @@ impl ExtractWriter {
             .is_some_and(|(_, schema)| *schema == batch.schema());
         if !same {
             self.close_file()?;
-            let index = self.manifest.resources.len();
-            let Some(resource) = self.manifest.resources.last_mut() else {
+            let index = self.resource_start + 1;
+            let Some(resource) = self.manifest.resources.get_mut(self.resource_start) else {
                 return Err(PackageError::NoResource);
             };
             let name = format!("r{index}.{}.arrow", resource.files.len());
@@ -168,9 +224,10 @@ impl ExtractWriter {
             resource.files.push(name);
             self.arrow = Some((writer, batch.schema()));
         }
-        let (Some((writer, _)), Some(resource)) =
-            (self.arrow.as_mut(), self.manifest.resources.last_mut())
-        else {
+        let (Some((writer, _)), Some(resource)) = (
+            self.arrow.as_mut(),
+            self.manifest.resources.get_mut(self.resource_start),
+        ) else {
             return Err(PackageError::NoResource);
         };
         writer.write(batch).map_err(|source| PackageError::Arrow {
@@ -201,29 +258,31 @@ impl ExtractWriter {
         self.manifest.resources.iter().map(|r| r.items).sum()
     }
 
-    /// The path of the resource's newest file.
-    fn current_path(&self) -> PathBuf {
-        let name = self
-            .manifest
-            .resources
-            .last()
-            .and_then(|r| r.files.last())
-            .map_or("", String::as_str);
-        self.tmp.join(name)
-    }
-
-    fn open_file(&mut self) -> Result<(), PackageError> {
-        self.close_file()?;
-        let index = self.manifest.resources.len();
-        let Some(resource) = self.manifest.resources.last_mut() else {
+    /// Opens the next JSON lines file of manifest entry `entry`; its index in `self.json`.
+    fn open_lines(&mut self, entry: usize) -> Result<usize, PackageError> {
+        let Some(resource) = self.manifest.resources.get_mut(entry) else {
             return Err(PackageError::NoResource);
         };
-        let name = format!("r{index}.{}.jsonl", resource.files.len());
+        let name = format!("r{}.{}.jsonl", entry + 1, resource.files.len());
         let path = self.tmp.join(&name);
         let file = File::create(&path).map_err(|e| PackageError::io(&path, e))?;
         resource.files.push(name);
-        self.file = Some(BufWriter::with_capacity(1 << 20, file));
-        self.items_in_file = 0;
+        self.json.push(OpenLines {
+            entry,
+            file: BufWriter::with_capacity(1 << 20, file),
+            path,
+            items: 0,
+            unsynced: 0,
+        });
+        Ok(self.json.len() - 1)
+    }
+
+    fn close_lines(&mut self, lines: OpenLines) -> Result<(), PackageError> {
+        let file = lines
+            .file
+            .into_inner()
+            .map_err(|e| PackageError::io(&lines.path, e.into_error()))?;
+        self.syncer.sync(file, lines.path);
         Ok(())
     }
 
@@ -243,13 +302,8 @@ impl ExtractWriter {
                 .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
             self.syncer.sync(file, self.tmp.clone());
         }
-        if let Some(file) = self.file.take() {
-            let path = self.current_path();
-            let file = file
-                .into_inner()
-                .map_err(|e| PackageError::io(&path, e.into_error()))?;
-            self.syncer.sync(file, path);
-            self.unsynced = 0;
+        for lines in std::mem::take(&mut self.json) {
+            self.close_lines(lines)?;
         }
         Ok(())
     }

@@ -16,11 +16,14 @@ use std::path::{Path, PathBuf};
 pub use lenient::{PathError, from_value};
 
 use crate::Error;
+use crate::secret::Secrets;
 
 /// The configuration layers found for a project folder.
 #[derive(Debug, Default, Clone)]
 pub struct Config {
     pipeline: Option<String>,
+    /// Every secret value a lookup found (shared by clones): the run's [`Secrets`].
+    secrets: Secrets,
     /// Over the files, under the environment: the pipeline file.
     explicit: Option<Layer>,
     /// Highest first.
@@ -127,9 +130,25 @@ impl Config {
         }
         Ok(Config {
             pipeline: None,
+            secrets: Secrets::new(),
             explicit: None,
             files,
         })
+    }
+
+    /// The secrets every lookup so far has found (values under secret-named keys, every
+    /// string of a secrets file, passwords of connection strings): what a run built from this
+    /// configuration masks.
+    pub fn secrets(&self) -> &Secrets {
+        &self.secrets
+    }
+
+    /// Registers found secrets into `secrets` (a run's set) from now on, with those found so
+    /// far.
+    pub fn with_secrets(mut self, secrets: &Secrets) -> Config {
+        secrets.extend(&self.secrets);
+        self.secrets = secrets.clone();
+        self
     }
 
     /// Looks values up under the pipeline `name` first.
@@ -230,9 +249,9 @@ impl Config {
             for path in candidates.iter().rev() {
                 if let Some(found) = node(&layer.table, path) {
                     if layer.secrets {
-                        register_all(found);
+                        register_all(&self.secrets, found);
                     } else {
-                        register_secrets(found, path);
+                        register_secrets(&self.secrets, found, path);
                     }
                     overlay(&mut value, found.clone());
                     origin = Some(Origin::File(layer.path.clone()));
@@ -241,13 +260,13 @@ impl Config {
         }
         for path in candidates.iter().rev() {
             if let Some((found, var)) = from_env(path) {
-                register_secrets(&found, path);
+                register_secrets(&self.secrets, &found, path);
                 overlay(&mut value, found);
                 origin = Some(Origin::Env(var));
             }
         }
         if let Some(toml::Value::String(text)) = &value {
-            register_url_password(text);
+            register_url_password(&self.secrets, text);
         }
         Resolved {
             value,
@@ -372,40 +391,42 @@ fn secret_key(key: &str) -> bool {
 }
 
 /// Registers every string of `value` (from a secrets file).
-fn register_all(value: &toml::Value) {
+fn register_all(secrets: &Secrets, value: &toml::Value) {
     match value {
         toml::Value::String(s) => {
-            crate::secret::register(s);
-            register_url_password(s);
+            secrets.register(s);
+            register_url_password(secrets, s);
         }
-        toml::Value::Table(t) => t.values().for_each(register_all),
-        toml::Value::Array(items) => items.iter().for_each(register_all),
-        scalar => crate::secret::register(&scalar.to_string()),
+        toml::Value::Table(t) => t.values().for_each(|v| register_all(secrets, v)),
+        toml::Value::Array(items) => items.iter().for_each(|v| register_all(secrets, v)),
+        scalar => secrets.register(&scalar.to_string()),
     }
 }
 
 /// Registers the values under secret-named keys of `value` (found at `path`), and the
 /// password of any connection string in it.
-fn register_secrets(value: &toml::Value, path: &[String]) {
+fn register_secrets(secrets: &Secrets, value: &toml::Value, path: &[String]) {
     match value {
         toml::Value::Table(t) => {
             for (key, field) in t {
                 let mut path = path.to_vec();
                 path.push(key.clone());
-                register_secrets(field, &path);
+                register_secrets(secrets, field, &path);
             }
         }
-        toml::Value::Array(items) => items.iter().for_each(|v| register_secrets(v, path)),
+        toml::Value::Array(items) => items
+            .iter()
+            .for_each(|v| register_secrets(secrets, v, path)),
         toml::Value::String(s) => {
             if path.last().is_some_and(|k| secret_key(k)) {
-                crate::secret::register(s);
+                secrets.register(s);
             }
-            register_url_password(s);
+            register_url_password(secrets, s);
         }
         // a numeric token from the environment is still a token
         scalar => {
             if path.last().is_some_and(|k| secret_key(k)) {
-                crate::secret::register(&scalar.to_string());
+                secrets.register(&scalar.to_string());
             }
         }
     }
@@ -413,17 +434,24 @@ fn register_secrets(value: &toml::Value, path: &[String]) {
 
 /// The password of a connection string (`postgresql://user:pw@host/db`) is a secret wherever
 /// it came from: a command-line flag as much as a configuration file.
-pub fn register_connection_string(text: &str) {
-    register_url_password(text);
+pub fn register_connection_string(secrets: &Secrets, text: &str) {
+    register_url_password(secrets, text);
 }
 
-fn register_url_password(text: &str) {
+/// The secrets of one connection string (its password, raw and percent-decoded).
+pub fn connection_secrets(text: &str) -> Secrets {
+    let secrets = Secrets::new();
+    register_url_password(&secrets, text);
+    secrets
+}
+
+fn register_url_password(secrets: &Secrets, text: &str) {
     if let Ok(url) = url::Url::parse(text)
         && let Some(password) = url.password()
     {
-        crate::secret::register(password);
+        secrets.register(password);
         if let Ok(decoded) = urlencoding_decode(password) {
-            crate::secret::register(&decoded);
+            secrets.register(&decoded);
         }
     }
 }

@@ -12,6 +12,7 @@ fn layer(path: &str, text: &str) -> Layer {
 fn config(files: &[(&str, &str)]) -> Config {
     Config {
         pipeline: Some("my_pipe".into()),
+        secrets: crate::secret::Secrets::new(),
         explicit: None,
         files: files.iter().map(|(p, t)| layer(p, t)).collect(),
     }
@@ -113,7 +114,7 @@ fn tables_merge_field_by_field_and_the_explicit_file_sits_over_config_files() {
     );
     // values of secret-named keys are masked wherever they would show; others are not
     assert_eq!(
-        crate::secret::redact("401 for tok-from-secrets at http://config"),
+        c.secrets().redact("401 for tok-from-secrets at http://config"),
         "401 for *** at http://config"
     );
 }
@@ -126,7 +127,7 @@ fn connection_string_passwords_are_secrets_wherever_they_come_from() {
     )]);
     let _ = c.value(&["destination", "postgres"], &["credentials"]);
     assert_eq!(
-        crate::secret::redact("auth failed: p%40ss-w0rd / p@ss-w0rd"),
+        c.secrets().redact("auth failed: p%40ss-w0rd / p@ss-w0rd"),
         "auth failed: *** / ***"
     );
 }

@@ -41,7 +41,7 @@ enum Kind {
 
 /// Reads rows of a CSV input and writes each as a JSON object.
 pub(crate) struct CsvItems {
-    reader: csv::Reader<Box<dyn BufRead>>,
+    reader: csv::Reader<Box<dyn BufRead + Send>>,
     name: String,
     headers: Vec<String>,
     /// Each header as a JSON key with its colon (`"name":`), encoded once.
@@ -53,7 +53,7 @@ pub(crate) struct CsvItems {
 
 impl CsvItems {
     pub(crate) fn new(
-        reader: Box<dyn BufRead>,
+        reader: Box<dyn BufRead + Send>,
         name: String,
         options: &CsvOptions,
     ) -> Result<Self, BoxError> {
@@ -221,7 +221,7 @@ mod tests {
     use super::*;
 
     fn rows(text: &str, options: &CsvOptions) -> Result<Vec<String>, BoxError> {
-        let reader: Box<dyn BufRead> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
         let mut items = CsvItems::new(reader, "t.csv".into(), options)?;
         let mut out = Vec::new();
         let mut buf = Vec::new();

@@ -206,7 +206,7 @@ pub fn file_resource_with(
         (true, Source::Paths(_)) => Some(NewFiles {
             state: state.clone(),
             resource: config.name.clone(),
-            pending: std::cell::RefCell::new(None),
+            pending: std::sync::Mutex::new(None),
         }),
         (true, Source::Url(_)) => {
             return Err(bad(
@@ -223,20 +223,22 @@ pub fn file_resource_with(
         let mut files = ParquetFiles {
             files: FileList::new(location, new_files),
             client,
-            progress: Progress::global(),
+            state: state.clone(),
             current: None,
             file_name_column: config.file_name_column.clone(),
         };
         let batches = std::iter::from_fn(move || files.next_batch().transpose());
-        return Ok(config
-            .hints()
-            .apply(Resource::from_batches(config.name.clone(), batches)));
+        // the state handle: `new_files_only` keeps its files there, and the run's progress
+        // comes through it
+        return Ok(config.hints().apply(
+            Resource::from_batches(config.name.clone(), batches).with_state_handle(state),
+        ));
     }
     let csv = config.csv_options(named).map_err(bad)?;
     let mut files = Files {
         files: FileList::new(location, new_files),
         client,
-        progress: Progress::global(),
+        state: state.clone(),
         current: None,
         format,
         csv,
@@ -330,7 +332,8 @@ impl FileList {
 struct Files {
     files: FileList,
     client: HttpClient,
-    progress: Progress,
+    /// The resource's state: it carries the run's progress counters.
+    state: ResourceState,
     current: Option<Reader>,
     format: FileFormat,
     csv: CsvOptions,
@@ -339,7 +342,7 @@ struct Files {
 
 enum Reader {
     Json {
-        items: JsonItems<Box<dyn std::io::BufRead>>,
+        items: JsonItems<Box<dyn std::io::BufRead + Send>>,
         name: String,
     },
     Csv {
@@ -371,10 +374,11 @@ impl Files {
                 }
                 self.current = None;
             }
-            let Some(location) = self.files.next(&self.progress)? else {
+            let progress = self.state.progress();
+            let Some(location) = self.files.next(&progress)? else {
                 return Ok(false);
             };
-            let Input { reader, name } = open(&location, &self.client, &self.progress)?;
+            let Input { reader, name } = open(&location, &self.client, &progress)?;
             self.current = Some(match self.format {
                 FileFormat::Csv => Reader::Csv {
                     items: Box::new(CsvItems::new(reader, name.clone(), &self.csv)?),
@@ -395,7 +399,7 @@ struct NewFiles {
     state: ResourceState,
     resource: String,
     /// The state to store once every selected file was read.
-    pending: std::cell::RefCell<Option<serde_json::Value>>,
+    pending: std::sync::Mutex<Option<serde_json::Value>>,
 }
 
 impl NewFiles {
@@ -473,13 +477,21 @@ impl NewFiles {
 
     fn pending_state(&self, newest: Option<i64>, names: Vec<String>) {
         // kept aside until every selected file was read
-        *self.pending.borrow_mut() =
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) =
             Some(serde_json::json!({"last_modified": newest, "names": names}));
     }
 
     /// Every selected file was read: the next run starts after them.
     fn commit(&self) {
-        if let Some(pending) = self.pending.borrow_mut().take() {
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(pending) = pending {
             self.state.set("new_files", pending);
         }
     }
@@ -489,7 +501,8 @@ impl NewFiles {
 struct ParquetFiles {
     files: FileList,
     client: HttpClient,
-    progress: Progress,
+    /// The resource's state: it carries the run's progress counters.
+    state: ResourceState,
     current: Option<(ParquetRecordBatchReader, String)>,
     file_name_column: Option<String>,
 }
@@ -513,7 +526,7 @@ impl ParquetFiles {
                     None => self.current = None,
                 }
             }
-            let Some(location) = self.files.next(&self.progress)? else {
+            let Some(location) = self.files.next(&self.state.progress())? else {
                 return Ok(None);
             };
             let (file, name) = self.seekable(&location)?;
@@ -533,11 +546,11 @@ impl ParquetFiles {
             let file = std::fs::File::open(path)
                 .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
             if let Ok(meta) = file.metadata() {
-                self.progress.bytes(meta.len());
+                self.state.progress().bytes(meta.len());
             }
             return Ok((file, path.display().to_string()));
         }
-        let Input { mut reader, name } = open(location, &self.client, &self.progress)?;
+        let Input { mut reader, name } = open(location, &self.client, &self.state.progress())?;
         let mut file = tempfile::tempfile()?;
         std::io::copy(&mut reader, &mut file).map_err(|e| format!("downloading {name}: {e}"))?;
         Ok((file, name))

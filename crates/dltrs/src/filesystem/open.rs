@@ -36,7 +36,7 @@ impl Location {
 /// An open input and the name it goes by in messages and file name columns.
 pub struct Input {
     /// The bytes, decompressed.
-    pub reader: Box<dyn BufRead>,
+    pub reader: Box<dyn BufRead + Send>,
     /// The file name or URL (secrets masked).
     pub name: String,
 }
@@ -47,7 +47,7 @@ pub fn open(
     client: &HttpClient,
     progress: &Progress,
 ) -> Result<Input, BoxError> {
-    let (raw, name): (Box<dyn Read>, String) = match location {
+    let (raw, name): (Box<dyn Read + Send>, String) = match location {
         Location::Path(path) if path.as_os_str() == "-" => {
             (Box::new(std::io::stdin()), "<stdin>".to_owned())
         }
@@ -88,7 +88,7 @@ pub fn open(
         .fill_buf()
         .map_err(|e| format!("reading {name}: {e}"))?
         .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn BufRead> = if gzip {
+    let reader: Box<dyn BufRead + Send> = if gzip {
         Box::new(BufReader::with_capacity(
             BUFFER,
             flate2::read::MultiGzDecoder::new(reader),
@@ -175,7 +175,7 @@ impl Read for Download {
 
 /// Counts the (compressed) bytes read for progress.
 struct Counted {
-    inner: Box<dyn Read>,
+    inner: Box<dyn Read + Send>,
     progress: Progress,
 }
 

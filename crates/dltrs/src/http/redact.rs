@@ -2,6 +2,8 @@
 
 use url::Url;
 
+use crate::secret::Secrets;
+
 /// Query parameters whose values are masked in any URL shown, whatever their value.
 const SECRET_PARAMS: &[&str] = &[
     "token",
@@ -17,10 +19,15 @@ const SECRET_PARAMS: &[&str] = &[
 ];
 
 /// The secrets of a source (tokens, keys, passwords), masked wherever they would show.
+///
+/// Its secrets are also kept in a shared [`Secrets`] set ([`Redactor::secrets`]) that the
+/// source's resources carry to the run that loads them, so the run masks them too, tokens
+/// obtained while it goes (OAuth2) included.
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     secrets: Vec<String>,
     params: Vec<String>,
+    shared: Secrets,
 }
 
 /// What a secret shows as.
@@ -34,6 +41,12 @@ impl Redactor {
             // longest first, so a secret containing another is masked whole
             self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
+        self.shared.register(secret);
+    }
+
+    /// The shared set of this redactor's secrets (and of those registered in it later).
+    pub fn secrets(&self) -> &Secrets {
+        &self.shared
     }
 
     /// Masks the value of query parameter `name` in URLs.
@@ -49,7 +62,8 @@ impl Redactor {
                 out = out.replace(secret.as_str(), MASK);
             }
         }
-        out
+        // secrets learnt while the source runs (tokens)
+        self.shared.redact(&out)
     }
 
     /// `url` with its password, credential-like query values and secrets masked.

@@ -184,6 +184,11 @@ impl RestClient {
     }
 
     /// `path` against the base URL, as dlt's `join_url`: a full URL stays as it is.
+    /// The client's secrets (credentials, and tokens it obtains), shared.
+    pub(crate) fn secrets(&self) -> &crate::secret::Secrets {
+        self.http.redactor().secrets()
+    }
+
     pub(crate) fn url(&self, path: &str) -> Result<Url, String> {
         if path.starts_with("http://") || path.starts_with("https://") {
             return Url::parse(path).map_err(|e| format!("{path:?} is not a URL: {e}"));
@@ -286,7 +291,11 @@ impl RestClient {
         let json: Value = serde_json::from_slice(&bytes)
             .map_err(|e| refused(format!("the token response is not JSON: {e}")))?;
         let access = match json.get("access_token") {
-            Some(Value::String(s)) if !s.is_empty() => Secret::new(s.clone()),
+            Some(Value::String(s)) if !s.is_empty() => {
+                // masked by the run too, wherever the token would show
+                self.http.redactor().secrets().register(s);
+                Secret::new(s.clone())
+            }
             _ => return Err(refused("the token response has no `access_token`".into())),
         };
         let lifetime = json

@@ -1,11 +1,10 @@
 //! Resources from a [`RestApiConfig`]: endpoints resolved against `resource_defaults`,
 //! parents ordered before their children, children fed from their parent's records.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::sync::Arc;
 
 use indexmap::IndexMap;
@@ -51,10 +50,9 @@ struct Source {
     /// Per parent: the fields its children read, as (key in the parent record, path).
     projections: HashMap<String, Vec<(String, JsonPath)>>,
     /// Per selected parent: its records as extracted, for its children.
-    spools: HashMap<String, Rc<RefCell<Spool>>>,
+    spools: HashMap<String, Arc<Mutex<Spool>>>,
     /// Per resource: its state (loaded by the pipeline for the resources it extracts).
     states: HashMap<String, ResourceState>,
-    progress: Progress,
 }
 
 /// The resources of a `rest_api` source, parents before children; resources with
@@ -103,19 +101,18 @@ pub fn rest_api_resources(config: &RestApiConfig) -> Result<Vec<Resource>, Error
     let spools = projections
         .keys()
         .filter(|parent| endpoints.get(*parent).is_some_and(|e| e.selected))
-        .map(|parent| (parent.clone(), Rc::new(RefCell::new(Spool::default()))))
+        .map(|parent| (parent.clone(), Arc::new(Mutex::new(Spool::default()))))
         .collect();
     let states = endpoints
         .keys()
         .map(|name| (name.clone(), ResourceState::default()))
         .collect();
-    let source = Rc::new(Source {
+    let source = Arc::new(Source {
         client,
         endpoints,
         projections,
         spools,
         states,
-        progress: Progress::global(),
     });
     let mut resources = Vec::new();
     for name in order {
@@ -133,7 +130,13 @@ pub fn rest_api_resources(config: &RestApiConfig) -> Result<Vec<Resource>, Error
         };
         // the incremental cursor is applied inside the source, before the records reach the
         // children's spool: children must only see the parent records that are loaded
-        resources.push(hints.apply(Resource::try_new(name, items).with_state_handle(state)));
+        resources.push(
+            hints.apply(
+                Resource::try_new(name, items)
+                    .with_state_handle(state)
+                    .with_secrets(source.client.secrets()),
+            ),
+        );
     }
     Ok(resources)
 }
@@ -350,7 +353,7 @@ impl Source {
 
     /// The records of resource `name`, past its incremental cursor; `tee` keeps a copy of what
     /// children need.
-    fn items(self: &Rc<Self>, name: &str, tee: bool) -> Items {
+    fn items(self: &Arc<Self>, name: &str, tee: bool) -> Items {
         let endpoint = match self.endpoint(name) {
             Ok(e) => e,
             Err(e) => return Box::new(std::iter::once(Err(e))),
@@ -397,11 +400,11 @@ impl Source {
     /// The records of `parent` as its children need them: from the copy kept while the
     /// parent was extracted, or fetched again when it was not (not selected, or extracted
     /// later).
-    fn parent_records(self: &Rc<Self>, parent: &str) -> ParentRecords {
+    fn parent_records(self: &Arc<Self>, parent: &str) -> ParentRecords {
         if let Some(spool) = self.spools.get(parent)
-            && spool.borrow().finished
+            && lock(spool).finished
         {
-            return match spool.borrow().reader() {
+            return match lock(spool).reader() {
                 Ok(reader) => reader,
                 Err(e) => Box::new(std::iter::once(Err(e))),
             };
@@ -411,6 +414,17 @@ impl Source {
             self.items(parent, false)
                 .map(move |item| item.map(|item| project(&item, &fields))),
         )
+    }
+
+    /// The counters of the run pulling the source: the pipeline sets them in the states of
+    /// the resources it extracts, before it pulls any.
+    fn progress(&self) -> Progress {
+        self.endpoints
+            .iter()
+            .filter(|(_, e)| e.selected)
+            .find_map(|(name, _)| self.states.get(name))
+            .map(ResourceState::progress)
+            .unwrap_or_default()
     }
 
     fn pages(
@@ -469,7 +483,7 @@ impl Source {
             Paginator::new(&endpoint.paginator)?,
             endpoint.selector.clone(),
             endpoint.actions.clone(),
-            self.progress.clone(),
+            self.progress(),
         ))
     }
 }
@@ -543,7 +557,7 @@ impl Iterator for Records {
 
 /// A dependent resource: one request sequence per parent record.
 struct Children {
-    source: Rc<Source>,
+    source: Arc<Source>,
     name: String,
     parents: ParentRecords,
     current: Option<Records>,
@@ -656,7 +670,7 @@ impl Spool {
 /// A parent resource's records, copied to its spool on the way to the pipeline.
 struct Tee {
     items: Items,
-    spool: Rc<RefCell<Spool>>,
+    spool: Arc<Mutex<Spool>>,
     fields: Vec<(String, JsonPath)>,
 }
 
@@ -667,14 +681,14 @@ impl Iterator for Tee {
         match self.items.next() {
             Some(Ok(item)) => {
                 let record = project(&item, &self.fields);
-                if let Err(e) = self.spool.borrow_mut().write(&record) {
+                if let Err(e) = lock(&self.spool).write(&record) {
                     return Some(Err(e));
                 }
                 Some(Ok(item))
             }
             Some(Err(e)) => Some(Err(e)),
             None => {
-                if let Err(e) = self.spool.borrow_mut().finish() {
+                if let Err(e) = lock(&self.spool).finish() {
                     return Some(Err(e));
                 }
                 None
@@ -708,4 +722,10 @@ impl Iterator for Lazy {
         }
         self.items.as_mut()?.next()
     }
+}
+
+/// A spool, even if a thread panicked while holding it (its records are still the ones
+/// written).
+fn lock(spool: &Mutex<Spool>) -> MutexGuard<'_, Spool> {
+    spool.lock().unwrap_or_else(PoisonError::into_inner)
 }

@@ -17,9 +17,8 @@
 mod mysql;
 mod postgres;
 
-use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
-use std::rc::Rc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use dltrs_core::schema::Column;
@@ -203,7 +202,6 @@ enum Database {
 
 impl Database {
     fn parse(credentials: &str) -> Result<Database, Error> {
-        crate::config::register_connection_string(credentials);
         let scheme = credentials.split("://").next().unwrap_or_default();
         match scheme {
             "postgresql" | "postgres" => dltrs_postgres::PostgresCredentials::parse(credentials)
@@ -212,7 +210,7 @@ impl Database {
             "mysql" | "mariadb" => Ok(Database::Mysql(credentials.to_string())),
             _ => Err(Error::Config(format!(
                 "the sql_database credentials must be a postgresql:// or mysql:// connection string, not `{}`",
-                crate::secret::redact(credentials)
+                crate::config::connection_secrets(credentials).redact(credentials)
             ))),
         }
     }
@@ -284,10 +282,10 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
     let database = Database::parse(&config.credentials)?;
     let location = database.location();
     let schema = config.schema.as_deref();
+    // the connection string's password, masked in every message and in the run's output
+    let secrets = crate::config::connection_secrets(&config.credentials);
     let failed = |what: &str, e: BoxError| {
-        Error::Config(crate::secret::redact(&format!(
-            "sql_database {location}: {what}: {e}"
-        )))
+        Error::Config(secrets.redact(&format!("sql_database {location}: {what}: {e}")))
     };
     let mut session = database
         .session()
@@ -306,7 +304,7 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
         config.tables.clone()
     };
     let chunk_size = config.chunk_size.unwrap_or(DEFAULT_CHUNK_SIZE).max(1);
-    let shared = Rc::new(RefCell::new(Readers {
+    let shared = Arc::new(Mutex::new(Readers {
         database: database.clone(),
         parallelism: config.parallelism.unwrap_or(DEFAULT_PARALLELISM).max(1),
         order: tables.iter().map(|t| t.name.clone()).collect(),
@@ -319,7 +317,11 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
             .reflect(schema, table)
             .map_err(|e| failed(&format!("cannot read table `{}`", table.name), e))?;
         let state = ResourceState::default();
-        shared.borrow_mut().waiting.insert(
+        shared
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .waiting
+            .insert(
             table.name.clone(),
             Waiting {
                 reflected: reflected.clone(),
@@ -346,7 +348,7 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
         if let Some(incremental) = &table.incremental {
             resource = resource.incremental(incremental.clone());
         }
-        resources.push(table.hints().apply(resource));
+        resources.push(table.hints().apply(resource).with_secrets(&secrets));
     }
     Ok(resources)
 }
@@ -494,7 +496,7 @@ pub(crate) fn quote(name: &str, mysql: bool) -> String {
 /// The pull side of one table: chunks from its reader, rows handed out one at a time.
 struct TableReader {
     name: String,
-    shared: Rc<RefCell<Readers>>,
+    shared: Arc<Mutex<Readers>>,
     receiver: Option<Receiver<Chunk>>,
     chunk: Vec<u8>,
     at: usize,
@@ -511,7 +513,12 @@ impl TableReader {
                 return Ok(true);
             }
             if self.receiver.is_none() {
-                self.receiver = Some(self.shared.borrow_mut().take(&self.name)?);
+                self.receiver = Some(
+                    self.shared
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .take(&self.name)?,
+                );
             }
             let Some(receiver) = &self.receiver else {
                 return Ok(false);
@@ -532,7 +539,7 @@ impl TableReader {
 impl Drop for TableReader {
     /// A resource dropped unread (not selected for the run) is not read ahead either.
     fn drop(&mut self) {
-        if let Ok(mut readers) = self.shared.try_borrow_mut() {
+        if let Ok(mut readers) = self.shared.try_lock() {
             readers.order.retain(|n| *n != self.name);
             readers.waiting.remove(&self.name);
             readers.started.remove(&self.name);

@@ -36,7 +36,10 @@ pub(super) fn location(url: &str) -> String {
 
 pub(super) fn connect(url: &str) -> Result<Conn, BoxError> {
     let opts = Opts::from_url(&driver_url(url))
-        .map_err(|e| crate::secret::redact(&format!("invalid MySQL connection string: {e}")))?;
+        .map_err(|e| {
+            crate::config::connection_secrets(url)
+                .redact(&format!("invalid MySQL connection string: {e}"))
+        })?;
     let opts = OptsBuilder::from_opts(opts)
         .tcp_connect_timeout(Some(Duration::from_secs(15)))
         .prefer_socket(false);
@@ -248,7 +251,7 @@ pub(super) fn read(url: &str, location: &str, plan: Plan, sender: SyncSender<Chu
     if let Err(e) = read_chunks(url, &plan, &sender) {
         send(
             &sender,
-            Err(crate::secret::redact(&format!("{location}: {e}"))),
+            Err(crate::config::connection_secrets(url).redact(&format!("{location}: {e}"))),
         );
     }
 }
