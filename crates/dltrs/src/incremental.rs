@@ -426,14 +426,14 @@ impl Filter {
 /// Items of a source that filters its own records (a REST resource whose children must see
 /// only the records that pass): the cursor's state is stored when the items end or stop.
 pub(crate) struct FilteredItems {
-    items: Box<dyn Iterator<Item = Result<Value, BoxError>>>,
+    items: Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>,
     filter: Filter,
     done: bool,
 }
 
 impl FilteredItems {
     pub(crate) fn new(
-        items: Box<dyn Iterator<Item = Result<Value, BoxError>>>,
+        items: Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>,
         filter: Filter,
     ) -> Self {
         FilteredItems {

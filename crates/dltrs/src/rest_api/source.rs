@@ -341,8 +341,8 @@ fn parents_first(endpoints: &IndexMap<String, Endpoint>) -> Result<Vec<String>, 
     Ok(order)
 }
 
-type Items = Box<dyn Iterator<Item = Result<Value, BoxError>>>;
-type ParentRecords = Box<dyn Iterator<Item = Result<ParentRecord, BoxError>>>;
+type Items = Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>;
+type ParentRecords = Box<dyn Iterator<Item = Result<ParentRecord, BoxError>> + Send>;
 
 impl Source {
     fn endpoint(&self, name: &str) -> Result<&Endpoint, BoxError> {
@@ -700,12 +700,12 @@ impl Iterator for Tee {
 /// An iterator made on first use, so a child looks for its parent's records only when its
 /// own extraction starts.
 struct Lazy {
-    make: Option<Box<dyn FnOnce() -> Items>>,
+    make: Option<Box<dyn FnOnce() -> Items + Send>>,
     items: Option<Items>,
 }
 
 impl Lazy {
-    fn new(make: impl FnOnce() -> Items + 'static) -> Self {
+    fn new(make: impl FnOnce() -> Items + Send + 'static) -> Self {
         Lazy {
             make: Some(Box::new(make)),
             items: None,
