@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use crate::jsonpath::JsonPath;
 use crate::resource_state::ResourceState;
-use crate::rest_api::Keys;
 use crate::run_error::BoxError;
+use crate::table_hints::Keys;
 
 /// Which end of the cursor's range is the newest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::Value;
@@ -14,7 +13,7 @@ use ureq::http::Method;
 use super::client::RestClient;
 use super::config::{
     EndpointConfig, EndpointIncremental, PaginatorConfig, PaginatorSpec, ResourceSettings,
-    ResponseAction, RestApiConfig, TableHintsConfig,
+    ResponseAction, RestApiConfig,
 };
 use super::pages::Pages;
 use super::paginator::Paginator;
@@ -23,6 +22,7 @@ use crate::jsonpath::JsonPath;
 use crate::progress::Progress;
 use crate::resource_state::ResourceState;
 use crate::run_error::BoxError;
+use crate::table_hints::TableHintsConfig;
 use crate::{Error, Resource};
 
 /// One resource's endpoint, resolved and checked.
@@ -299,7 +299,7 @@ fn resolve(
         incremental,
         include_from_parent,
         selected: settings.selected.unwrap_or(true),
-        hints: settings.hints(),
+        hints: settings.hints,
     })
 }
 
