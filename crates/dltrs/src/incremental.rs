@@ -425,12 +425,14 @@ impl Filter {
 
 /// Items of a source that filters its own records (a REST resource whose children must see
 /// only the records that pass): the cursor's state is stored when the items end or stop.
+#[cfg(feature = "rest-api-source")]
 pub(crate) struct FilteredItems {
     items: Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>,
     filter: Filter,
     done: bool,
 }
 
+#[cfg(feature = "rest-api-source")]
 impl FilteredItems {
     pub(crate) fn new(
         items: Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>,
@@ -444,6 +446,7 @@ impl FilteredItems {
     }
 }
 
+#[cfg(feature = "rest-api-source")]
 impl Iterator for FilteredItems {
     type Item = Result<Value, BoxError>;
 

@@ -482,6 +482,14 @@ pub(crate) fn struct_keys<T>(
 
 /// The keys of a resource configuration read with its hints: its own (from `read`, serde's
 /// derive of them) and the hints'.
+#[cfg_attr(
+    not(any(
+        feature = "rest-api-source",
+        feature = "filesystem-source",
+        feature = "sql-database-source"
+    )),
+    allow(dead_code, reason = "the source kinds use it")
+)]
 pub(crate) fn keys_with_hints<T>(
     read: impl FnOnce(KeysProbe<'_>) -> Result<T, de::value::Error>,
 ) -> Vec<&'static str> {
