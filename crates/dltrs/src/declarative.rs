@@ -227,7 +227,13 @@ fn section_from_layers(
         }
     };
     let Some(kind) = table.remove("type") else {
-        return Err(error(at, "missing field `type`".into()));
+        // not serde's "missing field", which would be looked up in every layer: the file's
+        // own error, with its line and the types, says more
+        let message = format!(
+            "no `type` (the source types are {})",
+            registry.names().join(", ")
+        );
+        return Err(error(at, message));
     };
     let source_type = match kind.as_str() {
         Some(kind) => registry.get(kind).ok_or_else(|| registry.unknown(kind)),
@@ -480,3 +486,153 @@ impl Declared {
 }
 
 pub use crate::destinations::destination;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::source::SourceType;
+
+    /// A source type of a plugin's own: `count` numbered rows.
+    struct Numbers;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NumbersConfig {
+        count: u32,
+    }
+
+    impl SourceType for Numbers {
+        type Config = NumbersConfig;
+
+        fn name(&self) -> &'static str {
+            "numbers"
+        }
+
+        fn resources(
+            &self,
+            config: NumbersConfig,
+            context: &SourceContext<'_>,
+        ) -> Result<Vec<Resource>, Error> {
+            let rows: Vec<serde_json::Value> = (0..config.count)
+                .map(|i| serde_json::json!({ "i": i }))
+                .collect();
+            Ok(vec![Resource::new(context.name, rows)])
+        }
+    }
+
+    fn file(dir: &Path, text: &str) -> PathBuf {
+        let path = dir.join("pipeline.toml");
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn registry() -> SourceRegistry {
+        let mut registry = SourceRegistry::default();
+        registry.register(Numbers);
+        registry
+    }
+
+    const NUMBERS: &str =
+        "[pipeline]\nname = \"p\"\n\n[sources.n]\ntype = \"numbers\"\ncount = 3\n";
+
+    #[test]
+    fn a_registered_source_type_reads_its_section_and_builds_its_resources() {
+        let dir = tempfile::tempdir().unwrap();
+        let declared = Declared::load_with(&file(dir.path(), NUMBERS), &registry()).unwrap();
+        let source = &declared.file.sources["n"];
+        assert_eq!(source.kind.name(), "numbers");
+        assert_eq!(source.config.get::<NumbersConfig>().unwrap().count, 3);
+        let resources = declared.resources().unwrap();
+        assert_eq!(resources.len(), 1);
+        assert_eq!(resources[0].name(), "n");
+    }
+
+    #[test]
+    fn an_unknown_type_lists_the_registered_ones_at_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Declared::load_with(&file(dir.path(), NUMBERS), &SourceRegistry::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown source type `numbers`"), "{err}");
+        assert!(err.contains("line 5"), "{err}");
+        for name in SourceRegistry::default().names() {
+            assert!(err.contains(name), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_plugin_config_refuses_unknown_keys_at_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!("{NUMBERS}cuont = 4\n");
+        let err = Declared::load_with(&file(dir.path(), &text), &registry())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown field `cuont`"), "{err}");
+        assert!(err.contains("line 7"), "{err}");
+        let err = Declared::load_with(
+            &file(
+                dir.path(),
+                "[pipeline]\nname = \"p\"\n[sources.n]\ncount = 3\n",
+            ),
+            &registry(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("missing field `type`"), "{err}");
+        assert!(err.contains("numbers"), "{err}");
+    }
+
+    #[cfg(all(feature = "rest-api-source", feature = "filesystem-source"))]
+    #[test]
+    fn a_key_of_another_source_type_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "[pipeline]\nname = \"p\"\n[sources.f]\ntype = \"filesystem\"\nresource_defaults = {}\n";
+        let err = Declared::load(&file(dir.path(), text))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sources.f: `resource_defaults` belongs to rest_api sources"),
+            "{err}"
+        );
+        let text = "[pipeline]\nname = \"p\"\n[sources.a]\ntype = \"rest_api\"\nclient = {base_url = \"http://x/\"}\nresources = [{name = \"r\", path = \"x.jsonl\"}]\n";
+        let err = Declared::load(&file(dir.path(), text))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("resource `r`: `path` does not belong to rest_api resources"),
+            "{err}"
+        );
+    }
+
+    #[cfg(feature = "duckdb")]
+    #[test]
+    fn destinations_come_from_their_registry() {
+        let config = Config::default();
+        let context = DestinationContext {
+            pipeline_name: "p",
+            base_dir: Path::new("base"),
+            config: &config,
+        };
+        let registry = DestinationRegistry::default();
+        let duckdb = registry.destination(None, &context).unwrap();
+        assert!(
+            duckdb.location().ends_with("p.duckdb"),
+            "{}",
+            duckdb.location()
+        );
+        let err = registry
+            .destination(Some("snowflake"), &context)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("unknown destination `snowflake`"), "{err}");
+        assert!(err.contains("duckdb:PATH"), "{err}");
+        let err = DestinationRegistry::empty()
+            .destination(None, &context)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("names no destination"), "{err}");
+    }
+}
