@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::sync::Arc;
 
 use indexmap::IndexMap;
 use serde_json::Value;
