@@ -165,7 +165,6 @@ fn raw_json_items_name_their_tables() {
     assert_eq!(count(&db, "raw_dataset.cats"), 8333);
     let schema = pipeline.schema().unwrap();
     let cats = schema.table("cats").unwrap();
-    assert_eq!(cats.resource.as_deref(), Some("animals"));
     assert_eq!(cats.write_disposition, Some(WriteDisposition::Merge));
 }
 
