@@ -230,9 +230,9 @@ pub fn file_resource_with(
         let batches = std::iter::from_fn(move || files.next_batch().transpose());
         // the state handle: `new_files_only` keeps its files there, and the run's progress
         // comes through it
-        return Ok(config.hints().apply(
-            Resource::from_batches(config.name.clone(), batches).with_state_handle(state),
-        ));
+        return Ok(config
+            .hints()
+            .apply(Resource::from_batches(config.name.clone(), batches).with_state_handle(state)));
     }
     let csv = config.csv_options(named).map_err(bad)?;
     let mut files = Files {
