@@ -258,6 +258,8 @@ pub fn normalize(
     })
 }
 
+// the step's inputs, each used once; a struct of them would only be unpacked here
+#[allow(clippy::too_many_arguments)]
 fn write_package(
     wd: &WorkingDir,
     src: &Path,
