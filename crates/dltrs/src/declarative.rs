@@ -1,30 +1,35 @@
-//! Declarative pipelines: one TOML file names the pipeline, its destination and its sources
-//! (`rest_api`, `filesystem` and `sql_database`), and `dltrs run FILE` runs it. Unknown keys are errors that
-//! name the key and its line.
+//! Declarative pipelines: one TOML file names the pipeline, its destination and its sources,
+//! and `dltrs run FILE` runs it. Unknown keys are errors that name the key and its line.
+//!
+//! A source's `type` picks a [`SourceType`](crate::source::SourceType) from a
+//! [`SourceRegistry`] (the built-in `rest_api`, `filesystem` and `sql_database` by default),
+//! which reads the rest of the source's table. The file alone is read first, from its text,
+//! so its errors carry lines and columns; when environment variables or `.dltrs` files
+//! complete or override a source, the merged tables are read again, and errors carry the
+//! path of their key.
 
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use std::sync::Arc;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-use crate::config::Config;
-use crate::filesystem::{FileFormat, FileResourceConfig, file_resource};
-use crate::rest_api::{
-    ClientConfig, ColumnConfig, EndpointConfig, Keys, ResourceConfig, ResourceSettings,
-    RestApiConfig, WriteDispositionConfig, rest_api_resources,
-};
-use crate::sql_database::{SqlDatabaseConfig, SqlTableConfig, sql_database_resources};
+use dltrs_core::schema::SchemaContract;
+
+use crate::config::{Config, PathError};
+use crate::destinations::{DestinationContext, DestinationRegistry};
+use crate::source::{ErasedSourceType, SourceConfig, SourceContext, SourceRegistry};
 use crate::{Error, Pipeline, Resource};
 
 /// A pipeline file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct PipelineFile {
     /// `[pipeline]`.
     pub pipeline: PipelineSection,
     /// `[sources.<name>]`, run in file order.
-    #[serde(default)]
     pub sources: IndexMap<String, SourceSection>,
 }
 
@@ -37,7 +42,8 @@ pub struct PipelineSection {
     /// The dataset (`<name>_dataset`).
     #[serde(default)]
     pub dataset_name: Option<String>,
-    /// `duckdb` (a `<name>.duckdb` file) or `duckdb:PATH`.
+    /// A destination spec: `duckdb` (a `<name>.duckdb` file, the default), `duckdb:PATH`,
+    /// `postgres`, `postgresql://...` (see [`crate::destinations`]).
     #[serde(default)]
     pub destination: Option<String>,
     /// Where the working directory lives (`$DLTRS_PIPELINES_DIR` or `~/.dltrs/pipelines`).
@@ -45,288 +51,260 @@ pub struct PipelineSection {
     pub pipelines_dir: Option<String>,
     /// The contract of every run, under the sources' and resources' own.
     #[serde(default)]
-    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
+    pub schema_contract: Option<SchemaContract>,
     /// Where schema evolution alerts go (`jsonl = "alerts.jsonl"`, `webhook = "https://..."`).
     #[serde(default)]
     pub alerts: Option<crate::alerts::AlertSinks>,
 }
 
-/// `[sources.<name>]`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `[sources.<name>]`: a type, the contract of its resources, and the rest of its keys as
+/// the type reads them.
+#[derive(Debug)]
 pub struct SourceSection {
-    /// `rest_api` or `filesystem`.
-    #[serde(rename = "type")]
+    /// `type`.
     pub kind: SourceKind,
-    /// `rest_api`: the client.
-    #[serde(default)]
-    pub client: Option<ClientConfig>,
-    /// `rest_api`: settings every resource starts from.
-    #[serde(default)]
-    pub resource_defaults: Option<ResourceSettings>,
-    /// The resources.
-    #[serde(default)]
-    pub resources: Vec<AnyResource>,
     /// The contract of the source's resources, under their own.
-    #[serde(default)]
-    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
-    /// `sql_database`: a `postgresql://` or `mysql://` connection string.
-    #[serde(default)]
-    pub credentials: Option<String>,
-    /// `sql_database`: the schema (PostgreSQL, `public`) or database (MySQL).
-    #[serde(default)]
-    pub schema: Option<String>,
-    /// `sql_database`: the tables (names or tables with hints); all of them when absent.
-    #[serde(default)]
-    pub tables: Vec<AnyResource>,
-    /// `sql_database`: rows per chunk.
-    #[serde(default)]
-    pub chunk_size: Option<usize>,
-    /// `sql_database`: tables read at once.
-    #[serde(default)]
-    pub parallelism: Option<usize>,
+    pub schema_contract: Option<SchemaContract>,
+    /// The other keys: the type's configuration (e.g. a
+    /// `rest_api::RestApiConfig`, see [`SourceConfig::get`]).
+    pub config: SourceConfig,
 }
 
-/// A source type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SourceKind {
-    /// A REST API.
-    RestApi,
-    /// Files.
-    Filesystem,
-    /// Tables of a SQL database.
-    SqlDatabase,
-}
+/// A source's type: the name its `type` gives, registered in a [`SourceRegistry`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SourceKind(&'static str);
 
-/// A resource of either source type, as written; checked against its source's type. TOML
-/// tables may list `type` after `resources`, so the keys of both kinds are read first and
-/// sorted out after; reading them into one table keeps the line of an unknown key.
-#[derive(Debug, Default)]
-pub struct AnyResource(ResourceTable);
+#[allow(
+    non_upper_case_globals,
+    reason = "named as the variants of the enum this type replaced, so `kind == SourceKind::RestApi` still reads and compiles"
+)]
+impl SourceKind {
+    /// `rest_api`.
+    #[cfg(feature = "rest-api-source")]
+    pub const RestApi: SourceKind = SourceKind("rest_api");
+    /// `filesystem`.
+    #[cfg(feature = "filesystem-source")]
+    pub const Filesystem: SourceKind = SourceKind("filesystem");
+    /// `sql_database`.
+    #[cfg(feature = "sql-database-source")]
+    pub const SqlDatabase: SourceKind = SourceKind("sql_database");
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResourceTable {
-    #[serde(default)]
-    name: Option<String>,
-    // rest_api
-    #[serde(default, deserialize_with = "crate::rest_api::deserialize_endpoint")]
-    endpoint: Option<EndpointConfig>,
-    #[serde(default)]
-    include_from_parent: Option<Vec<String>>,
-    #[serde(default)]
-    selected: Option<bool>,
-    // filesystem
-    #[serde(default)]
-    path: Option<String>,
-    #[serde(default)]
-    url: Option<String>,
-    #[serde(default)]
-    format: Option<FileFormat>,
-    #[serde(default)]
-    file_name_column: Option<String>,
-    #[serde(default)]
-    new_files_only: Option<bool>,
-    #[serde(default)]
-    incremental: Option<crate::Incremental>,
-    #[serde(default)]
-    delimiter: Option<char>,
-    #[serde(default)]
-    quote_char: Option<char>,
-    #[serde(default)]
-    has_header: Option<bool>,
-    // sql_database
-    #[serde(default)]
-    query: Option<String>,
-    // all
-    #[serde(default)]
-    table_name: Option<String>,
-    #[serde(default)]
-    write_disposition: Option<WriteDispositionConfig>,
-    #[serde(default)]
-    primary_key: Option<Keys>,
-    #[serde(default)]
-    merge_key: Option<Keys>,
-    #[serde(default)]
-    max_table_nesting: Option<u32>,
-    #[serde(default)]
-    columns: Option<IndexMap<String, ColumnConfig>>,
-    #[serde(default)]
-    schema_contract: Option<dltrs_core::schema::SchemaContract>,
-    #[serde(default)]
-    quarantine: Option<bool>,
-    #[serde(default)]
-    create_tables_on_first_run: Option<bool>,
-}
-
-impl ResourceTable {
-    /// An error for the first key set here that belongs to another kind of source: the keys
-    /// of all kinds are read into one table (so an unknown key keeps its line).
-    fn refuse_keys_of_other_kinds(
-        &self,
-        kind: SourceKind,
-        source: &str,
-        name: &str,
-    ) -> Result<(), Error> {
-        use SourceKind::{Filesystem, RestApi, SqlDatabase};
-        let keys: [(&str, bool, &[SourceKind]); 12] = [
-            ("endpoint", self.endpoint.is_some(), &[RestApi]),
-            (
-                "include_from_parent",
-                self.include_from_parent.is_some(),
-                &[RestApi],
-            ),
-            ("selected", self.selected.is_some(), &[RestApi]),
-            ("path", self.path.is_some(), &[Filesystem]),
-            ("url", self.url.is_some(), &[Filesystem]),
-            ("format", self.format.is_some(), &[Filesystem]),
-            (
-                "file_name_column",
-                self.file_name_column.is_some(),
-                &[Filesystem],
-            ),
-            (
-                "new_files_only",
-                self.new_files_only.is_some(),
-                &[Filesystem],
-            ),
-            ("delimiter", self.delimiter.is_some(), &[Filesystem]),
-            ("quote_char", self.quote_char.is_some(), &[Filesystem]),
-            ("has_header", self.has_header.is_some(), &[Filesystem]),
-            ("query", self.query.is_some(), &[SqlDatabase]),
-        ];
-        let incremental = (self.incremental.is_some() && kind == RestApi).then_some("incremental");
-        let misplaced = keys
-            .iter()
-            .find(|(_, set, kinds)| *set && !kinds.contains(&kind))
-            .map(|(key, _, _)| *key)
-            .or(incremental);
-        let Some(key) = misplaced else {
-            return Ok(());
-        };
-        let (what, has) = match kind {
-            RestApi => ("rest_api resources", "`endpoint`"),
-            Filesystem => ("filesystem resources", "`path` or `url`"),
-            SqlDatabase => (
-                "sql_database tables",
-                "`name`, `query`, `incremental` and table hints",
-            ),
-        };
-        Err(Error::Config(format!(
-            "sources.{source} resource `{name}`: `{key}` does not belong to {what}, which have {has}"
-        )))
+    /// The type's name.
+    pub fn name(&self) -> &'static str {
+        self.0
     }
 }
 
-impl<'de> Deserialize<'de> for AnyResource {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct NameOrTable;
-        impl<'de> Visitor<'de> for NameOrTable {
-            type Value = AnyResource;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a resource name or a table")
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// The file's own keys; each source's table is read by its type.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileKeys {
+    pipeline: PipelineSection,
+    /// Read section by section, by [`PipelineFile::from_file`] and [`PipelineFile::from_layers`].
+    #[serde(default, rename = "sources")]
+    _sources: Option<IgnoredAny>,
+}
+
+impl PipelineFile {
+    /// The file read from its text: errors carry the position of their key.
+    fn from_file(text: &str, registry: &SourceRegistry) -> Result<PipelineFile, toml::de::Error> {
+        let root = DeTable::parse(text)?;
+        let sources = root.get_ref().get("sources").cloned();
+        let keys = FileKeys::deserialize(toml::de::Deserializer::from(root))?;
+        let mut file = PipelineFile {
+            pipeline: keys.pipeline,
+            sources: IndexMap::new(),
+        };
+        let Some(sources) = sources else {
+            return Ok(file);
+        };
+        let span = sources.span();
+        let sections = match sources.into_inner() {
+            DeValue::Table(sections) => sections,
+            other => {
+                return Err(refuse(
+                    Spanned::new(span, other),
+                    "a table of sources: [sources.<name>]",
+                ));
             }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(AnyResource(ResourceTable {
-                    name: Some(v.to_owned()),
-                    ..ResourceTable::default()
-                }))
+        };
+        for (name, section) in sections {
+            let name = name.into_inner().into_owned();
+            let section = section_from_file(&name, section, registry)?;
+            file.sources.insert(name, section);
+        }
+        Ok(file)
+    }
+
+    /// The file read from the merged configuration layers: errors carry the path of their
+    /// key (`sources.api.client.timeout`).
+    fn from_layers(
+        merged: toml::Table,
+        registry: &SourceRegistry,
+    ) -> Result<PipelineFile, PathError> {
+        let sources = merged.get("sources").cloned();
+        let keys: FileKeys = crate::config::from_value(toml::Value::Table(merged))?;
+        let mut file = PipelineFile {
+            pipeline: keys.pipeline,
+            sources: IndexMap::new(),
+        };
+        match sources {
+            None => {}
+            Some(toml::Value::Table(sections)) => {
+                for (name, section) in sections {
+                    let section = section_from_layers(&name, section, registry)?;
+                    file.sources.insert(name, section);
+                }
             }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                ResourceTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(AnyResource)
+            Some(other) => {
+                return Err(PathError {
+                    path: "sources".into(),
+                    message: format!(
+                        "invalid type: {}, expected a table of sources",
+                        other.type_str()
+                    ),
+                });
             }
         }
-        deserializer.deserialize_any(NameOrTable)
+        Ok(file)
     }
 }
 
-impl AnyResource {
-    fn rest(self, source: &str, index: usize) -> Result<ResourceConfig, Error> {
-        let t = self.0;
-        let Some(name) = t.name.clone() else {
-            return Err(Error::Config(format!(
-                "sources.{source}.resources[{index}] has no `name`"
-            )));
-        };
-        t.refuse_keys_of_other_kinds(SourceKind::RestApi, source, &name)?;
-        Ok(ResourceConfig {
-            name: name.clone(),
-            settings: ResourceSettings {
-                name: Some(name),
-                endpoint: t.endpoint,
-                table_name: t.table_name,
-                write_disposition: t.write_disposition,
-                primary_key: t.primary_key,
-                merge_key: t.merge_key,
-                max_table_nesting: t.max_table_nesting,
-                columns: t.columns,
-                include_from_parent: t.include_from_parent,
-                selected: t.selected,
-                schema_contract: t.schema_contract,
-                quarantine: t.quarantine,
-                create_tables_on_first_run: t.create_tables_on_first_run,
-            },
-        })
-    }
+/// `[sources.<name>]` from the file's text: `type` and `schema_contract`, and the rest read
+/// by the type.
+fn section_from_file(
+    name: &str,
+    section: Spanned<DeValue<'_>>,
+    registry: &SourceRegistry,
+) -> Result<SourceSection, toml::de::Error> {
+    let span = section.span();
+    let mut table = match section.into_inner() {
+        DeValue::Table(table) => table,
+        other => {
+            let expected = format!("a table [sources.{name}] with a `type`");
+            return Err(refuse(Spanned::new(span, other), &expected));
+        }
+    };
+    let Some(kind) = table.remove("type") else {
+        let message = format!(
+            "missing field `type` (the source types are {})",
+            registry.names().join(", ")
+        );
+        return Err(refuse(Spanned::new(span, DeValue::Table(table)), &message));
+    };
+    let source_type = RegisteredType(registry).deserialize(ValueDeserializer::from(kind))?;
+    let schema_contract = match table.remove("schema_contract") {
+        Some(value) => Some(SchemaContract::deserialize(ValueDeserializer::from(value))?),
+        None => None,
+    };
+    let rest = ValueDeserializer::from(Spanned::new(span, DeValue::Table(table)));
+    Ok(SourceSection {
+        kind: SourceKind(source_type.name()),
+        schema_contract,
+        config: SourceConfig::from_file(source_type, rest)?,
+    })
+}
 
-    fn file(self, source: &str, index: usize) -> Result<FileResourceConfig, Error> {
-        let t = self.0;
-        let Some(name) = t.name.clone() else {
-            return Err(Error::Config(format!(
-                "sources.{source}.resources[{index}] has no `name`"
-            )));
-        };
-        t.refuse_keys_of_other_kinds(SourceKind::Filesystem, source, &name)?;
-        Ok(FileResourceConfig {
-            name,
-            path: t.path,
-            url: t.url,
-            format: t.format,
-            file_name_column: t.file_name_column,
-            new_files_only: t.new_files_only,
-            incremental: t.incremental,
-            delimiter: t.delimiter,
-            quote_char: t.quote_char,
-            has_header: t.has_header,
-            table_name: t.table_name,
-            write_disposition: t.write_disposition,
-            primary_key: t.primary_key,
-            merge_key: t.merge_key,
-            max_table_nesting: t.max_table_nesting,
-            columns: t.columns,
-            schema_contract: t.schema_contract,
-            quarantine: t.quarantine,
-            create_tables_on_first_run: t.create_tables_on_first_run,
-        })
+/// `[sources.<name>]` from the merged layers, as [`section_from_file`].
+fn section_from_layers(
+    name: &str,
+    section: toml::Value,
+    registry: &SourceRegistry,
+) -> Result<SourceSection, PathError> {
+    let at = format!("sources.{name}");
+    let error = |path: String, message: String| PathError { path, message };
+    let mut table = match section {
+        toml::Value::Table(table) => table,
+        other => {
+            let message = format!("invalid type: {}, expected a table", other.type_str());
+            return Err(error(at, message));
+        }
+    };
+    let Some(kind) = table.remove("type") else {
+        return Err(error(at, "missing field `type`".into()));
+    };
+    let source_type = match kind.as_str() {
+        Some(kind) => registry.get(kind).ok_or_else(|| registry.unknown(kind)),
+        None => Err(format!(
+            "invalid type: {}, expected a source type name",
+            kind.type_str()
+        )),
+    }
+    .map_err(|message| error(format!("{at}.type"), message))?;
+    let schema_contract = match table.remove("schema_contract") {
+        Some(value) => Some(
+            crate::config::from_value::<SchemaContract>(value)
+                .map_err(|e| under(&format!("{at}.schema_contract"), e))?,
+        ),
+        None => None,
+    };
+    Ok(SourceSection {
+        kind: SourceKind(source_type.name()),
+        schema_contract,
+        config: SourceConfig::from_layers(source_type, toml::Value::Table(table))
+            .map_err(|e| under(&at, e))?,
+    })
+}
+
+/// `error`, whose path starts at a source's table, with its path from the top.
+fn under(prefix: &str, mut error: PathError) -> PathError {
+    error.path = match error.path.as_str() {
+        "" | "." => prefix.to_owned(),
+        path if path.starts_with('[') => format!("{prefix}{path}"),
+        path => format!("{prefix}.{path}"),
+    };
+    error
+}
+
+/// Reads a `type`: a type of the registry.
+struct RegisteredType<'a>(&'a SourceRegistry);
+
+impl<'de> DeserializeSeed<'de> for RegisteredType<'_> {
+    type Value = Arc<dyn ErasedSourceType>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
     }
 }
 
-impl AnyResource {
-    fn sql(self, source: &str, index: usize) -> Result<SqlTableConfig, Error> {
-        let t = self.0;
-        let Some(name) = t.name.clone() else {
-            return Err(Error::Config(format!(
-                "sources.{source}.tables[{index}] has no `name`"
-            )));
-        };
-        t.refuse_keys_of_other_kinds(SourceKind::SqlDatabase, source, &name)?;
-        Ok(SqlTableConfig {
-            name,
-            query: t.query,
-            incremental: t.incremental,
-            table_name: t.table_name,
-            write_disposition: t.write_disposition,
-            primary_key: t.primary_key,
-            merge_key: t.merge_key,
-            max_table_nesting: t.max_table_nesting,
-            columns: t.columns,
-            schema_contract: t.schema_contract,
-            quarantine: t.quarantine,
-            create_tables_on_first_run: t.create_tables_on_first_run,
-        })
+impl<'de> Visitor<'de> for RegisteredType<'_> {
+    type Value = Arc<dyn ErasedSourceType>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        write!(f, "a source type: {}", self.0.names().join(", "))
     }
+
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        self.0
+            .get(name)
+            .ok_or_else(|| E::custom(self.0.unknown(name)))
+    }
+}
+
+/// An error at `value`'s position in the file: a table is refused with `message`, anything
+/// else as not being what `message` describes.
+fn refuse(value: Spanned<DeValue<'_>>, message: &str) -> toml::de::Error {
+    struct Refuse<'m>(&'m str);
+    impl<'de> Visitor<'de> for Refuse<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, _map: A) -> Result<(), A::Error> {
+            Err(de::Error::custom(self.0))
+        }
+    }
+    ValueDeserializer::from(value)
+        .deserialize_any(Refuse(message))
+        .err()
+        // `Refuse` refuses everything
+        .unwrap_or_else(|| de::Error::custom(message))
 }
 
 /// A pipeline file read and checked, with the directory its relative paths start from.
@@ -341,13 +319,21 @@ pub struct Declared {
 }
 
 impl Declared {
-    /// Reads and checks `path`. Each `[sources.<name>]` table is completed and overridden
-    /// from the configuration layers (environment variables `SOURCES__<NAME>__...`,
-    /// `.dltrs/secrets.toml` and `.dltrs/config.toml` next to the file and in `~/.dltrs/`).
+    /// Reads and checks `path`, its sources' types from the built-in ones
+    /// ([`SourceRegistry::default`]). Each `[sources.<name>]` table is completed and
+    /// overridden from the configuration layers (environment variables
+    /// `SOURCES__<NAME>__...`, `.dltrs/secrets.toml` and `.dltrs/config.toml` next to the file
+    /// and in `~/.dltrs/`).
     pub fn load(path: &Path) -> Result<Declared, Error> {
+        Declared::load_with(path, &SourceRegistry::default())
+    }
+
+    /// [`Declared::load`] with the source types of `registry`.
+    pub fn load_with(path: &Path, registry: &SourceRegistry) -> Result<Declared, Error> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        let located = |e: toml::de::Error| {
+        let located = |mut e: toml::de::Error| {
+            e.set_input(Some(&text));
             Error::Config(format!("{}: {}", path.display(), e.to_string().trim_end()))
         };
         let raw: toml::Table = toml::from_str(&text).map_err(located)?;
@@ -376,11 +362,19 @@ impl Declared {
                 }
             }
         }
+        // a key of another source type is named as such, before it is an unknown key
+        if let Some(toml::Value::Table(sources)) = merged.get("sources") {
+            for (name, section) in sources {
+                if let toml::Value::Table(section) = section {
+                    registry.refuse_misplaced_keys(name, section)?;
+                }
+            }
+        }
         // the file alone first: its errors carry lines and columns
-        let typed = toml::from_str::<PipelineFile>(&text);
+        let typed = PipelineFile::from_file(&text, registry);
         let file = match typed {
             Ok(file) if !overlaid => file,
-            typed => match crate::config::from_value::<PipelineFile>(toml::Value::Table(merged)) {
+            typed => match PipelineFile::from_layers(merged, registry) {
                 Ok(file) => file,
                 Err(e) => {
                     // a missing source setting may come from any layer: say where we looked
@@ -409,15 +403,20 @@ impl Declared {
         })
     }
 
-    /// The pipeline the file describes.
+    /// The pipeline the file describes, its destination from the built-in destination kinds.
     pub fn pipeline(&self) -> Result<Pipeline, Error> {
+        self.pipeline_with(&DestinationRegistry::default())
+    }
+
+    /// The pipeline the file describes, its destination from `destinations`.
+    pub fn pipeline_with(&self, destinations: &DestinationRegistry) -> Result<Pipeline, Error> {
         let section = &self.file.pipeline;
-        let destination = destination(
-            section.destination.as_deref(),
-            &section.name,
-            &self.base_dir,
-            &self.config,
-        )?;
+        let context = DestinationContext {
+            pipeline_name: &section.name,
+            base_dir: &self.base_dir,
+            config: &self.config,
+        };
+        let destination = destinations.destination(section.destination.as_deref(), &context)?;
         let mut builder = Pipeline::builder(section.name.clone())
             .destination(destination)
             .secrets(self.config.secrets());
@@ -451,102 +450,24 @@ impl Declared {
         env.or(file).or(self.config.alert_sinks(&self.base_dir))
     }
 
-    /// The resources of every source, in file order.
+    /// The resources of every source, in file order, each source's contract under its
+    /// resources' own.
     pub fn resources(self) -> Result<Vec<Resource>, Error> {
         let mut resources = Vec::new();
         for (name, source) in self.file.sources {
-            let sql_keys = source.credentials.is_some()
-                || source.schema.is_some()
-                || !source.tables.is_empty()
-                || source.chunk_size.is_some()
-                || source.parallelism.is_some();
-            if sql_keys && source.kind != SourceKind::SqlDatabase {
-                return Err(Error::Config(format!(
-                    "sources.{name}: `credentials`, `schema`, `tables`, `chunk_size` and `parallelism` belong to sql_database sources"
-                )));
-            }
-            match source.kind {
-                SourceKind::RestApi => {
-                    let Some(client) = source.client else {
-                        return Err(Error::Config(format!(
-                            "sources.{name}: a rest_api source needs a `client` with `base_url`"
-                        )));
-                    };
-                    let config = RestApiConfig {
-                        client,
-                        resource_defaults: source.resource_defaults,
-                        resources: source
-                            .resources
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, r)| r.rest(&name, i))
-                            .collect::<Result<_, _>>()?,
-                    };
-                    let contract = source.schema_contract.unwrap_or_default();
-                    resources.extend(
-                        rest_api_resources(&config)?
-                            .into_iter()
-                            .map(|r| r.schema_contract_under(contract)),
-                    );
-                }
-                SourceKind::SqlDatabase => {
-                    if source.client.is_some()
-                        || source.resource_defaults.is_some()
-                        || !source.resources.is_empty()
-                    {
-                        return Err(Error::Config(format!(
-                            "sources.{name}: a sql_database source has `credentials`, `schema` and `tables`, not `client`, `resource_defaults` or `resources`"
-                        )));
-                    }
-                    let Some(credentials) = source.credentials else {
-                        return Err(crate::config::missing(
-                            &format!(
-                                "sources.{name}.credentials (a postgresql:// or mysql:// connection string)"
-                            ),
-                            &[
-                                format!(
-                                    "environment variable SOURCES__{}__CREDENTIALS",
-                                    name.to_uppercase()
-                                ),
-                                "the pipeline file".into(),
-                                format!("[sources.{name}] in .dltrs/secrets.toml and config.toml"),
-                            ],
-                        ));
-                    };
-                    let config = SqlDatabaseConfig {
-                        credentials,
-                        schema: source.schema,
-                        tables: source
-                            .tables
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, t)| t.sql(&name, i))
-                            .collect::<Result<_, _>>()?,
-                        chunk_size: source.chunk_size,
-                        parallelism: source.parallelism,
-                    };
-                    let contract = source.schema_contract.unwrap_or_default();
-                    resources.extend(
-                        sql_database_resources(&config)?
-                            .into_iter()
-                            .map(|r| r.schema_contract_under(contract)),
-                    );
-                }
-                SourceKind::Filesystem => {
-                    if source.client.is_some() || source.resource_defaults.is_some() {
-                        return Err(Error::Config(format!(
-                            "sources.{name}: `client` and `resource_defaults` belong to rest_api sources"
-                        )));
-                    }
-                    for (i, resource) in source.resources.into_iter().enumerate() {
-                        let config = resource.file(&name, i)?;
-                        let contract = source.schema_contract.unwrap_or_default();
-                        resources.push(
-                            file_resource(&config, &self.base_dir)?.schema_contract_under(contract),
-                        );
-                    }
-                }
-            }
+            let context = SourceContext {
+                name: &name,
+                base_dir: &self.base_dir,
+                config: &self.config,
+            };
+            let contract = source.schema_contract.unwrap_or_default();
+            resources.extend(
+                source
+                    .config
+                    .resources(&context)?
+                    .into_iter()
+                    .map(|r| r.schema_contract_under(contract)),
+            );
         }
         if resources.is_empty() {
             return Err(Error::Config(

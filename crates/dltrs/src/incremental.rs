@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 
 use crate::jsonpath::JsonPath;
 use crate::resource_state::ResourceState;
-use crate::rest_api::Keys;
 use crate::run_error::BoxError;
+use crate::table_hints::Keys;
 
 /// Which end of the cursor's range is the newest.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -425,12 +425,14 @@ impl Filter {
 
 /// Items of a source that filters its own records (a REST resource whose children must see
 /// only the records that pass): the cursor's state is stored when the items end or stop.
+#[cfg(feature = "rest-api-source")]
 pub(crate) struct FilteredItems {
     items: Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>,
     filter: Filter,
     done: bool,
 }
 
+#[cfg(feature = "rest-api-source")]
 impl FilteredItems {
     pub(crate) fn new(
         items: Box<dyn Iterator<Item = Result<Value, BoxError>> + Send>,
@@ -444,6 +446,7 @@ impl FilteredItems {
     }
 }
 
+#[cfg(feature = "rest-api-source")]
 impl Iterator for FilteredItems {
     type Item = Result<Value, BoxError>;
 

@@ -22,6 +22,7 @@ mod columns;
 pub mod config;
 pub mod declarative;
 pub mod destinations;
+#[cfg(feature = "filesystem-source")]
 pub mod filesystem;
 pub mod http;
 pub mod incremental;
@@ -31,15 +32,21 @@ mod pipeline;
 pub mod progress;
 mod resource;
 mod resource_state;
+#[cfg(feature = "rest-api-source")]
 pub mod rest_api;
 mod run_error;
 pub mod secret;
+pub mod source;
+#[cfg(feature = "sql-database-source")]
 pub mod sql_database;
+pub mod table_hints;
 pub mod trace;
 
 pub use columns::columns_of;
 pub use dltrs_core::*;
+#[cfg(feature = "duckdb")]
 pub use dltrs_duckdb::DuckDb;
+#[cfg(feature = "postgres")]
 pub use dltrs_postgres::{Postgres, PostgresCredentials};
 pub use incremental::Incremental;
 pub use load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};

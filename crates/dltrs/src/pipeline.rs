@@ -20,7 +20,6 @@ use dltrs_core::package::{
 };
 use dltrs_core::schema::{Schema, SchemaContract};
 use dltrs_core::state::PipelineState;
-use dltrs_duckdb::DuckDb;
 use indexmap::IndexMap;
 use serde_json::Value;
 
@@ -106,9 +105,10 @@ impl PipelineBuilder {
             None => default_pipelines_dir()?,
         };
         let wd = WorkingDir::open(pipelines_dir.join(&self.name))?;
-        let destination = self
-            .destination
-            .unwrap_or_else(|| Box::new(DuckDb::new(format!("{}.duckdb", self.name))));
+        let destination = match self.destination {
+            Some(destination) => destination,
+            None => crate::destinations::default_destination(&self.name)?,
+        };
         Ok(Pipeline {
             dataset_name: self
                 .dataset_name

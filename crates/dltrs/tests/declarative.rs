@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use dltrs::declarative::Declared;
+use dltrs::rest_api::RestApiConfig;
 
 /// The ```toml blocks of the README.
 fn readme_examples() -> Vec<String> {
@@ -83,7 +84,8 @@ auth = {type = "bearer"}
     .unwrap();
     let mut declared = Declared::load(&file).unwrap();
     declared.file.pipeline.pipelines_dir = Some(dir.path().join("p").display().to_string());
-    let client = declared.file.sources["github"].client.as_ref().unwrap();
+    let source = &declared.file.sources["github"];
+    let client = &source.config.get::<RestApiConfig>().unwrap().client;
     let auth = format!("{:?}", client.auth);
     assert!(auth.contains("Bearer"), "{auth}");
     assert!(

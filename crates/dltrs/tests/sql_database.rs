@@ -10,6 +10,7 @@
 use std::path::Path;
 
 use dltrs::sql_database::{SqlDatabaseConfig, SqlTableConfig, sql_database_resources};
+use dltrs::table_hints::TableHintsConfig;
 use dltrs::{DuckDb, Incremental, Pipeline, Postgres};
 use dltrs_testkit::pg::{TestSchema, url};
 use mysql::prelude::Queryable;
@@ -261,7 +262,10 @@ fn incremental_extraction_across_two_runs() {
             incremental: Some(
                 Incremental::new("updated_at").initial_value(json!("2024-01-01T00:10:00Z")),
             ),
-            write_disposition: Some(serde_json::from_value(json!("merge")).unwrap()),
+            hints: TableHintsConfig {
+                write_disposition: Some(serde_json::from_value(json!("merge")).unwrap()),
+                ..TableHintsConfig::default()
+            },
             ..SqlTableConfig::default()
         }],
         chunk_size: Some(100),

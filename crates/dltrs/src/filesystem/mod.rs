@@ -7,9 +7,8 @@ mod open;
 use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
-use indexmap::IndexMap;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 
 pub use self::csv::CsvOptions;
 pub use open::{Input, Location, open};
@@ -18,8 +17,9 @@ use self::csv::CsvItems;
 use crate::http::{HttpClient, HttpConfig, Redactor};
 use crate::progress::Progress;
 use crate::resource_state::ResourceState;
-use crate::rest_api::{ColumnConfig, Keys, TableHintsConfig, WriteDispositionConfig};
 use crate::run_error::BoxError;
+use crate::source::{ResourceTables, SourceContext, SourceType};
+use crate::table_hints::{TableHintsConfig, WithHints};
 use crate::{Error, Resource};
 use dltrs_core::json::stream::JsonItems;
 
@@ -58,85 +58,115 @@ impl FileFormat {
 }
 
 /// A resource reading files; declared under `[[sources.<name>.resources]]` of a
-/// `filesystem` source. The table hints are listed, not flattened, so unknown keys stay errors.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `filesystem` source. The table hints are written among its keys.
+#[derive(Debug, Clone, Default)]
 pub struct FileResourceConfig {
     /// The resource name (and table name unless `table_name` is set).
     pub name: String,
     /// A local path or glob (`data/**/*.jsonl`); relative to the pipeline file.
-    #[serde(default)]
     pub path: Option<String>,
     /// An `http(s)://` URL, streamed.
-    #[serde(default)]
     pub url: Option<String>,
     /// `jsonl`, `json`, `csv` or `parquet`; from the file name when absent.
-    #[serde(default)]
     pub format: Option<FileFormat>,
     /// Adds a column of this name holding each row's file name.
-    #[serde(default)]
     pub file_name_column: Option<String>,
     /// Reads only local files that are new or modified since the last run (by modification
     /// time, and by name for files modified at the same instant); the others are reported as
     /// skipped.
-    #[serde(default)]
     pub new_files_only: Option<bool>,
     /// An incremental cursor on the rows (see [`crate::Incremental`]).
-    #[serde(default)]
     pub incremental: Option<crate::Incremental>,
     /// CSV: the field separator (`,`).
-    #[serde(default)]
     pub delimiter: Option<char>,
     /// CSV: the quote character (`"`).
-    #[serde(default)]
     pub quote_char: Option<char>,
     /// CSV: whether the first row names the columns (true).
-    #[serde(default)]
     pub has_header: Option<bool>,
-    /// The table to load into.
+    /// The table hints.
+    pub hints: TableHintsConfig,
+}
+
+/// serde's reading of a file resource's own keys (see [`crate::table_hints`]).
+#[derive(Deserialize)]
+#[serde(remote = "FileResourceConfig", deny_unknown_fields)]
+struct FileResourceKeys {
+    name: String,
     #[serde(default)]
-    pub table_name: Option<String>,
-    /// `append` (default), `replace`, `merge`.
+    path: Option<String>,
     #[serde(default)]
-    pub write_disposition: Option<WriteDispositionConfig>,
-    /// Primary key columns.
+    url: Option<String>,
     #[serde(default)]
-    pub primary_key: Option<Keys>,
-    /// Merge key columns.
+    format: Option<FileFormat>,
     #[serde(default)]
-    pub merge_key: Option<Keys>,
-    /// Nesting levels unpacked into child tables.
+    file_name_column: Option<String>,
     #[serde(default)]
-    pub max_table_nesting: Option<u32>,
-    /// Declared columns by name.
+    new_files_only: Option<bool>,
     #[serde(default)]
-    pub columns: Option<IndexMap<String, ColumnConfig>>,
-    /// What loads may change in the resource's tables.
+    incremental: Option<crate::Incremental>,
     #[serde(default)]
-    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
-    /// Keep what the contract discards in `<table>__rejected`.
+    delimiter: Option<char>,
     #[serde(default)]
-    pub quarantine: Option<bool>,
-    /// The first load may create the tables although `tables` is frozen.
+    quote_char: Option<char>,
     #[serde(default)]
-    pub create_tables_on_first_run: Option<bool>,
+    has_header: Option<bool>,
+    #[serde(skip)]
+    hints: TableHintsConfig,
+}
+
+impl<'de> Deserialize<'de> for FileResourceConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut hints = TableHintsConfig::default();
+        let mut config = FileResourceKeys::deserialize(WithHints::new(deserializer, &mut hints))?;
+        config.hints = hints;
+        Ok(config)
+    }
+}
+
+/// A `filesystem` source of a pipeline file: its resources.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilesystemConfig {
+    /// The resources, in the order they are extracted.
+    #[serde(default)]
+    pub resources: Vec<FileResourceConfig>,
+}
+
+/// The `filesystem` source type of pipeline files: `[sources.<name>]` holds a
+/// [`FilesystemConfig`]; relative paths start at the pipeline file's folder.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FilesystemSource;
+
+impl SourceType for FilesystemSource {
+    type Config = FilesystemConfig;
+
+    fn name(&self) -> &'static str {
+        "filesystem"
+    }
+
+    fn resources(
+        &self,
+        config: FilesystemConfig,
+        context: &SourceContext<'_>,
+    ) -> Result<Vec<Resource>, Error> {
+        config
+            .resources
+            .iter()
+            .map(|resource| file_resource(resource, context.base_dir))
+            .collect()
+    }
+
+    fn resource_tables(&self) -> Option<ResourceTables> {
+        Some(ResourceTables {
+            list: "resources",
+            called: "filesystem resources",
+            identified_by: "`path` or `url`",
+            keys: crate::table_hints::keys_with_hints(|probe| FileResourceKeys::deserialize(probe)),
+        })
+    }
 }
 
 impl FileResourceConfig {
-    fn hints(&self) -> TableHintsConfig {
-        TableHintsConfig {
-            table_name: self.table_name.clone(),
-            write_disposition: self.write_disposition,
-            primary_key: self.primary_key.clone(),
-            merge_key: self.merge_key.clone(),
-            max_table_nesting: self.max_table_nesting,
-            columns: self.columns.clone(),
-            schema_contract: self.schema_contract,
-            quarantine: self.quarantine,
-            create_tables_on_first_run: self.create_tables_on_first_run,
-        }
-    }
-
     fn csv_options(&self, named: &str) -> Result<CsvOptions, String> {
         let tsv = named
             .split(['?', '#'])
@@ -231,7 +261,7 @@ pub fn file_resource_with(
         // the state handle: `new_files_only` keeps its files there, and the run's progress
         // comes through it
         return Ok(config
-            .hints()
+            .hints
             .apply(Resource::from_batches(config.name.clone(), batches).with_state_handle(state)));
     }
     let csv = config.csv_options(named).map_err(bad)?;
@@ -249,7 +279,7 @@ pub fn file_resource_with(
     if let Some(incremental) = &config.incremental {
         resource = resource.incremental(incremental.clone());
     }
-    Ok(config.hints().apply(resource))
+    Ok(config.hints.apply(resource))
 }
 
 fn resolve(base_dir: &Path, path: &str) -> PathBuf {

@@ -3,12 +3,12 @@
 //! pipelines; unknown keys are errors.
 
 use indexmap::IndexMap;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::secret::Secret;
-use dltrs_core::schema::{Column, MergeStrategy, WriteDisposition};
+use crate::table_hints::{TableHintsConfig, WithHints};
 
 /// A whole `rest_api` source: the client, defaults for every resource, and the resources.
 #[derive(Debug, Clone, Deserialize)]
@@ -503,237 +503,51 @@ pub enum ResponseActionKind {
     Ignore,
 }
 
-/// How rows are written: `"append"`, `"replace"`, `"merge"` or
-/// `{disposition = "merge", strategy = "delete-insert"}`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WriteDispositionConfig {
-    /// The disposition.
-    pub disposition: WriteDisposition,
-    /// The merge strategy.
-    pub strategy: Option<MergeStrategy>,
-}
-
-impl<'de> Deserialize<'de> for WriteDispositionConfig {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Table {
-            disposition: WriteDisposition,
-            #[serde(default)]
-            strategy: Option<MergeStrategy>,
-        }
-        struct NameOrTable;
-        impl<'de> Visitor<'de> for NameOrTable {
-            type Value = WriteDispositionConfig;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("`append`, `replace`, `merge` or a table with `disposition`")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                let disposition =
-                    WriteDisposition::deserialize(de::value::StrDeserializer::<E>::new(v))?;
-                Ok(WriteDispositionConfig {
-                    disposition,
-                    strategy: None,
-                })
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-                let t = Table::deserialize(de::value::MapAccessDeserializer::new(map))?;
-                Ok(WriteDispositionConfig {
-                    disposition: t.disposition,
-                    strategy: t.strategy,
-                })
-            }
-        }
-        deserializer.deserialize_any(NameOrTable)
-    }
-}
-
-/// One column name or several.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Keys(pub Vec<String>);
-
-impl<'de> Deserialize<'de> for Keys {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct OneOrMany;
-        impl<'de> Visitor<'de> for OneOrMany {
-            type Value = Keys;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a column name or a list of them")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Keys(vec![v.to_owned()]))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                let mut keys = Vec::new();
-                while let Some(key) = seq.next_element::<String>()? {
-                    keys.push(key);
-                }
-                Ok(Keys(keys))
-            }
-        }
-        deserializer.deserialize_any(OneOrMany)
-    }
-}
-
-/// A declared column: `{data_type = "bigint", nullable = false, ...}`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ColumnConfig {
-    /// dlt's data type name.
-    #[serde(default)]
-    pub data_type: Option<dltrs_core::DataType>,
-    /// Whether nulls are allowed.
-    #[serde(default)]
-    pub nullable: Option<bool>,
-    /// Part of the primary key.
-    #[serde(default)]
-    pub primary_key: Option<bool>,
-    /// Part of the merge key.
-    #[serde(default)]
-    pub merge_key: Option<bool>,
-    /// Decimal precision or text length.
-    #[serde(default)]
-    pub precision: Option<u32>,
-    /// Decimal scale.
-    #[serde(default)]
-    pub scale: Option<u32>,
-    /// Values are unique.
-    #[serde(default)]
-    pub unique: Option<bool>,
-    /// Timestamps with a time zone (true).
-    #[serde(default)]
-    pub timezone: Option<bool>,
-}
-
-impl ColumnConfig {
-    /// The schema column named `name`.
-    pub fn to_column(&self, name: &str) -> Column {
-        Column {
-            name: name.to_owned(),
-            data_type: self.data_type,
-            nullable: self.nullable,
-            precision: self.precision,
-            scale: self.scale,
-            timezone: self.timezone,
-            primary_key: self.primary_key,
-            merge_key: self.merge_key,
-            unique: self.unique,
-            ..Column::default()
-        }
-    }
-}
-
-/// Hints every file or API resource can carry (declared inline in the resource's table).
+/// A resource's settings; `resource_defaults` has the same keys but `name`. The table hints
+/// are written among them and read into `hints`.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct TableHintsConfig {
-    /// The table to load into (the resource name).
-    pub table_name: Option<String>,
-    /// `append` (default), `replace`, `merge`.
-    pub write_disposition: Option<WriteDispositionConfig>,
-    /// Primary key columns.
-    pub primary_key: Option<Keys>,
-    /// Merge key columns.
-    pub merge_key: Option<Keys>,
-    /// Nesting levels unpacked into child tables.
-    pub max_table_nesting: Option<u32>,
-    /// Declared columns by name.
-    pub columns: Option<IndexMap<String, ColumnConfig>>,
-    /// What loads may change in the resource's tables.
-    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
-    /// Keep what the contract discards in `<table>__rejected`.
-    pub quarantine: Option<bool>,
-    /// The first load may create the tables although `tables` is frozen.
-    pub create_tables_on_first_run: Option<bool>,
-}
-
-impl TableHintsConfig {
-    /// Applies the hints to `resource`.
-    pub fn apply(&self, mut resource: crate::Resource) -> crate::Resource {
-        if let Some(table) = &self.table_name {
-            resource = resource.table_name(table.clone());
-        }
-        if let Some(wd) = self.write_disposition {
-            resource = resource.write_disposition(wd.disposition);
-            if let Some(strategy) = wd.strategy {
-                resource = resource.merge_strategy(strategy);
-            }
-        }
-        if let Some(keys) = &self.primary_key {
-            resource = resource.primary_key(keys.0.clone());
-        }
-        if let Some(keys) = &self.merge_key {
-            resource = resource.merge_key(keys.0.clone());
-        }
-        if let Some(levels) = self.max_table_nesting {
-            resource = resource.max_table_nesting(levels);
-        }
-        for (name, column) in self.columns.iter().flatten() {
-            resource = resource.column(column.to_column(name));
-        }
-        if let Some(contract) = self.schema_contract {
-            resource = resource.schema_contract(contract);
-        }
-        if let Some(on) = self.quarantine {
-            resource = resource.quarantine(on);
-        }
-        if let Some(on) = self.create_tables_on_first_run {
-            resource = resource.create_tables_on_first_run(on);
-        }
-        resource
-    }
-}
-
-/// A resource's settings; `resource_defaults` has the same keys but `name`. The table hints are
-/// listed here rather than flattened from [`TableHintsConfig`]: serde's `flatten` would switch
-/// off the refusal of unknown keys.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ResourceSettings {
     /// The resource name (not in `resource_defaults`).
-    #[serde(default)]
     pub name: Option<String>,
     /// Endpoint: a path or a table.
-    #[serde(default, deserialize_with = "endpoint")]
     pub endpoint: Option<EndpointConfig>,
-    /// The table to load into (the resource name).
-    #[serde(default)]
-    pub table_name: Option<String>,
-    /// `append` (default), `replace`, `merge`.
-    #[serde(default)]
-    pub write_disposition: Option<WriteDispositionConfig>,
-    /// Primary key columns.
-    #[serde(default)]
-    pub primary_key: Option<Keys>,
-    /// Merge key columns.
-    #[serde(default)]
-    pub merge_key: Option<Keys>,
-    /// Nesting levels unpacked into child tables.
-    #[serde(default)]
-    pub max_table_nesting: Option<u32>,
-    /// Declared columns by name.
-    #[serde(default)]
-    pub columns: Option<IndexMap<String, ColumnConfig>>,
     /// Parent fields copied into each record as `_<parent>_<field>`.
-    #[serde(default)]
     pub include_from_parent: Option<Vec<String>>,
     /// `false`: extracted for its children, not loaded.
-    #[serde(default)]
     pub selected: Option<bool>,
-    /// What loads may change in the resource's tables: a mode, or
-    /// `{tables = ..., columns = ..., data_type = ...}`.
+    /// The table hints.
+    pub hints: TableHintsConfig,
+}
+
+/// serde's reading of a resource's own keys (see [`crate::table_hints`]).
+#[derive(Deserialize)]
+#[serde(remote = "ResourceSettings", deny_unknown_fields)]
+struct ResourceSettingsKeys {
     #[serde(default)]
-    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
-    /// Keep what the contract discards in `<table>__rejected`.
+    name: Option<String>,
+    #[serde(default, deserialize_with = "endpoint")]
+    endpoint: Option<EndpointConfig>,
     #[serde(default)]
-    pub quarantine: Option<bool>,
-    /// The first load may create the tables although `tables` is frozen.
+    include_from_parent: Option<Vec<String>>,
     #[serde(default)]
-    pub create_tables_on_first_run: Option<bool>,
+    selected: Option<bool>,
+    #[serde(skip)]
+    hints: TableHintsConfig,
+}
+
+impl<'de> Deserialize<'de> for ResourceSettings {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut hints = TableHintsConfig::default();
+        let mut settings =
+            ResourceSettingsKeys::deserialize(WithHints::new(deserializer, &mut hints))?;
+        settings.hints = hints;
+        Ok(settings)
+    }
 }
 
 impl ResourceSettings {
-    /// `self` over `defaults`: the endpoint merges as [`EndpointConfig::over`], columns key by
-    /// key, everything else is replaced.
+    /// `self` over `defaults`: the endpoint merges as [`EndpointConfig::over`], the hints as
+    /// [`TableHintsConfig::over`], everything else is replaced.
     pub(crate) fn over(self, defaults: &ResourceSettings) -> ResourceSettings {
         let endpoint = match (self.endpoint, &defaults.endpoint) {
             (Some(mine), Some(theirs)) => Some(mine.over(theirs)),
@@ -742,47 +556,17 @@ impl ResourceSettings {
         ResourceSettings {
             name: self.name,
             endpoint,
-            table_name: self.table_name.or_else(|| defaults.table_name.clone()),
-            write_disposition: self.write_disposition.or(defaults.write_disposition),
-            primary_key: self.primary_key.or_else(|| defaults.primary_key.clone()),
-            merge_key: self.merge_key.or_else(|| defaults.merge_key.clone()),
-            max_table_nesting: self.max_table_nesting.or(defaults.max_table_nesting),
-            columns: match (self.columns, &defaults.columns) {
-                (Some(mine), Some(theirs)) => {
-                    let mut merged = theirs.clone();
-                    merged.extend(mine);
-                    Some(merged)
-                }
-                (mine, theirs) => mine.or_else(|| theirs.clone()),
-            },
             include_from_parent: self
                 .include_from_parent
                 .or_else(|| defaults.include_from_parent.clone()),
             selected: self.selected.or(defaults.selected),
-            schema_contract: match (self.schema_contract, defaults.schema_contract) {
-                (Some(mine), Some(theirs)) => Some(mine.or(theirs)),
-                (mine, theirs) => mine.or(theirs),
-            },
-            quarantine: self.quarantine.or(defaults.quarantine),
-            create_tables_on_first_run: self
-                .create_tables_on_first_run
-                .or(defaults.create_tables_on_first_run),
+            hints: self.hints.over(&defaults.hints),
         }
     }
 
-    /// The table hints among the settings.
-    pub fn hints(&self) -> TableHintsConfig {
-        TableHintsConfig {
-            table_name: self.table_name.clone(),
-            write_disposition: self.write_disposition,
-            primary_key: self.primary_key.clone(),
-            merge_key: self.merge_key.clone(),
-            max_table_nesting: self.max_table_nesting,
-            columns: self.columns.clone(),
-            schema_contract: self.schema_contract,
-            quarantine: self.quarantine,
-            create_tables_on_first_run: self.create_tables_on_first_run,
-        }
+    /// The keys of a resource's table, the hints among them.
+    pub(crate) fn keys() -> Vec<&'static str> {
+        crate::table_hints::keys_with_hints(|probe| ResourceSettingsKeys::deserialize(probe))
     }
 }
 
@@ -823,9 +607,7 @@ impl<'de> Deserialize<'de> for ResourceConfig {
 }
 
 /// An endpoint written as a path or as a table.
-pub(crate) fn endpoint<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Option<EndpointConfig>, D::Error> {
+fn endpoint<'de, D: Deserializer<'de>>(d: D) -> Result<Option<EndpointConfig>, D::Error> {
     struct PathOrTable;
     impl<'de> Visitor<'de> for PathOrTable {
         type Value = Option<EndpointConfig>;

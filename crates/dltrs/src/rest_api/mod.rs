@@ -25,10 +25,44 @@ mod paginator;
 mod request;
 mod source;
 
-pub(crate) use config::endpoint as deserialize_endpoint;
 pub use config::{
-    ApiKeyLocation, AuthConfig, ClientConfig, ColumnConfig, EndpointConfig, EndpointIncremental,
-    Keys, PaginatorConfig, PaginatorSpec, ResourceConfig, ResourceSettings, ResponseAction,
-    ResponseActionKind, RestApiConfig, TableHintsConfig, WriteDispositionConfig,
+    ApiKeyLocation, AuthConfig, ClientConfig, EndpointConfig, EndpointIncremental, PaginatorConfig,
+    PaginatorSpec, ResourceConfig, ResourceSettings, ResponseAction, ResponseActionKind,
+    RestApiConfig,
 };
 pub use source::rest_api_resources;
+// the hints were first defined here; they are every source's now
+pub use crate::table_hints::{ColumnConfig, Keys, TableHintsConfig, WriteDispositionConfig};
+
+use crate::source::{ResourceTables, SourceContext, SourceType};
+use crate::{Error, Resource};
+
+/// The `rest_api` source type of pipeline files: `[sources.<name>]` holds a
+/// [`RestApiConfig`] (`client`, `resource_defaults`, `resources`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RestApiSource;
+
+impl SourceType for RestApiSource {
+    type Config = RestApiConfig;
+
+    fn name(&self) -> &'static str {
+        "rest_api"
+    }
+
+    fn resources(
+        &self,
+        config: RestApiConfig,
+        _context: &SourceContext<'_>,
+    ) -> Result<Vec<Resource>, Error> {
+        rest_api_resources(&config)
+    }
+
+    fn resource_tables(&self) -> Option<ResourceTables> {
+        Some(ResourceTables {
+            list: "resources",
+            called: "rest_api resources",
+            identified_by: "`endpoint`",
+            keys: ResourceSettings::keys(),
+        })
+    }
+}

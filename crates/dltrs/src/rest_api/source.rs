@@ -13,7 +13,7 @@ use ureq::http::Method;
 use super::client::RestClient;
 use super::config::{
     EndpointConfig, EndpointIncremental, PaginatorConfig, PaginatorSpec, ResourceSettings,
-    ResponseAction, RestApiConfig, TableHintsConfig,
+    ResponseAction, RestApiConfig,
 };
 use super::pages::Pages;
 use super::paginator::Paginator;
@@ -22,6 +22,7 @@ use crate::jsonpath::JsonPath;
 use crate::progress::Progress;
 use crate::resource_state::ResourceState;
 use crate::run_error::BoxError;
+use crate::table_hints::TableHintsConfig;
 use crate::{Error, Resource};
 
 /// One resource's endpoint, resolved and checked.
@@ -298,7 +299,7 @@ fn resolve(
         incremental,
         include_from_parent,
         selected: settings.selected.unwrap_or(true),
-        hints: settings.hints(),
+        hints: settings.hints,
     })
 }
 

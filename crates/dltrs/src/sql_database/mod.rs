@@ -22,12 +22,13 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use dltrs_core::schema::Column;
-use indexmap::IndexMap;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::Value;
 
 use crate::incremental::{Boundary, LastValueFunc, RowOrder};
-use crate::rest_api::{ColumnConfig, Keys, TableHintsConfig, WriteDispositionConfig};
+use crate::source::{ResourceTables, SourceContext, SourceType};
+use crate::table_hints::{TableHintsConfig, WithHints};
 use crate::{BoxError, Error, Incremental, Resource, ResourceState};
 
 /// Rows per chunk read from the database.
@@ -39,75 +40,108 @@ const DEFAULT_PARALLELISM: usize = 2;
 /// Chunks a table's reader may hold ahead of the extract.
 const CHANNEL_CHUNKS: usize = 4;
 
-/// A `sql_database` source: where to connect and what to read.
-#[derive(Debug, Clone, Default)]
+/// A `sql_database` source: where to connect and what to read (`[sources.<name>]` of a
+/// pipeline file with `type = "sql_database"`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SqlDatabaseConfig {
     /// `postgresql://...` or `mysql://...` (`mariadb://` too).
     pub credentials: String,
     /// PostgreSQL: the schema (`public`); MySQL: the database (the connection string's).
+    #[serde(default)]
     pub schema: Option<String>,
-    /// The tables (all of the schema's base tables when empty), or queries.
+    /// The tables (all of the schema's base tables when empty), or queries: names, or tables
+    /// with `name` and hints.
+    #[serde(default)]
     pub tables: Vec<SqlTableConfig>,
     /// Rows per chunk (10 000).
+    #[serde(default)]
     pub chunk_size: Option<usize>,
     /// Tables read at once (2).
+    #[serde(default)]
     pub parallelism: Option<usize>,
 }
 
-/// One table (or query) of a `sql_database` source, with its resource's hints.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// One table (or query) of a `sql_database` source, with its resource's hints; written as
+/// its name or as a table with `name` (the hints among its keys).
+#[derive(Debug, Clone, Default)]
 pub struct SqlTableConfig {
     /// The table's name in the database, and the resource's.
     pub name: String,
     /// A query to read instead of the table (the resource is still called `name`).
-    #[serde(default)]
     pub query: Option<String>,
     /// An incremental cursor, pushed into the `WHERE` clause.
-    #[serde(default)]
     pub incremental: Option<Incremental>,
-    /// The table to load into.
-    #[serde(default)]
-    pub table_name: Option<String>,
-    /// `append` (default), `replace`, `merge`.
-    #[serde(default)]
-    pub write_disposition: Option<WriteDispositionConfig>,
-    /// Primary key columns (the table's own primary key by default).
-    #[serde(default)]
-    pub primary_key: Option<Keys>,
-    /// Merge key columns.
-    #[serde(default)]
-    pub merge_key: Option<Keys>,
-    /// Nesting levels unpacked into child tables (JSON columns).
-    #[serde(default)]
-    pub max_table_nesting: Option<u32>,
-    /// Declared columns, over the reflected ones.
-    #[serde(default)]
-    pub columns: Option<IndexMap<String, ColumnConfig>>,
-    /// What loads may change in the resource's tables.
-    #[serde(default)]
-    pub schema_contract: Option<dltrs_core::schema::SchemaContract>,
-    /// Keep what the contract discards in `<table>__rejected`.
-    #[serde(default)]
-    pub quarantine: Option<bool>,
-    /// The first load may create the tables although `tables` is frozen.
-    #[serde(default)]
-    pub create_tables_on_first_run: Option<bool>,
+    /// The table hints; the primary key is the table's own unless set here.
+    pub hints: TableHintsConfig,
 }
 
-impl SqlTableConfig {
-    fn hints(&self) -> TableHintsConfig {
-        TableHintsConfig {
-            table_name: self.table_name.clone(),
-            write_disposition: self.write_disposition,
-            primary_key: self.primary_key.clone(),
-            merge_key: self.merge_key.clone(),
-            max_table_nesting: self.max_table_nesting,
-            columns: self.columns.clone(),
-            schema_contract: self.schema_contract,
-            quarantine: self.quarantine,
-            create_tables_on_first_run: self.create_tables_on_first_run,
+/// serde's reading of a table's own keys (see [`crate::table_hints`]).
+#[derive(Deserialize)]
+#[serde(remote = "SqlTableConfig", deny_unknown_fields)]
+struct SqlTableKeys {
+    name: String,
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    incremental: Option<Incremental>,
+    #[serde(skip)]
+    hints: TableHintsConfig,
+}
+
+impl<'de> Deserialize<'de> for SqlTableConfig {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameOrTable;
+        impl<'de> Visitor<'de> for NameOrTable {
+            type Value = SqlTableConfig;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a table name or a table with `name`")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Self::Value, E> {
+                Ok(SqlTableConfig {
+                    name: name.to_owned(),
+                    ..SqlTableConfig::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let mut hints = TableHintsConfig::default();
+                let table = de::value::MapAccessDeserializer::new(map);
+                let mut config = SqlTableKeys::deserialize(WithHints::new(table, &mut hints))?;
+                config.hints = hints;
+                Ok(config)
+            }
         }
+        deserializer.deserialize_any(NameOrTable)
+    }
+}
+
+/// The `sql_database` source type of pipeline files: `[sources.<name>]` holds a
+/// [`SqlDatabaseConfig`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SqlDatabaseSource;
+
+impl SourceType for SqlDatabaseSource {
+    type Config = SqlDatabaseConfig;
+
+    fn name(&self) -> &'static str {
+        "sql_database"
+    }
+
+    fn resources(
+        &self,
+        config: SqlDatabaseConfig,
+        _context: &SourceContext<'_>,
+    ) -> Result<Vec<Resource>, Error> {
+        sql_database_resources(&config)
+    }
+
+    fn resource_tables(&self) -> Option<ResourceTables> {
+        Some(ResourceTables {
+            list: "tables",
+            called: "sql_database tables",
+            identified_by: "`name`, `query`, `incremental` and table hints",
+            keys: crate::table_hints::keys_with_hints(|probe| SqlTableKeys::deserialize(probe)),
+        })
     }
 }
 
@@ -342,13 +376,13 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
         for column in &reflected.columns {
             resource = resource.column(column.hint());
         }
-        if table.primary_key.is_none() && !reflected.primary_key.is_empty() {
+        if table.hints.primary_key.is_none() && !reflected.primary_key.is_empty() {
             resource = resource.primary_key(reflected.primary_key.clone());
         }
         if let Some(incremental) = &table.incremental {
             resource = resource.incremental(incremental.clone());
         }
-        resources.push(table.hints().apply(resource).with_secrets(&secrets));
+        resources.push(table.hints.apply(resource).with_secrets(&secrets));
     }
     Ok(resources)
 }

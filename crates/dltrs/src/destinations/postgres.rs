@@ -1,38 +1,46 @@
-//! The destination a spec names (`duckdb`, `duckdb:PATH`, `postgres`,
-//! `postgresql://user@host/db`), completed from the configuration layers as dlt does:
-//! `destination.<name>.credentials` is a connection string or a table of fields.
-
-use std::path::Path;
+//! The `postgres` destination kind: `postgres` or `postgresql` (credentials from
+//! `destination.postgres.credentials`), or a `postgresql://` / `postgres://` connection string.
 
 use dltrs_core::destination::Destination;
 use dltrs_postgres::{Postgres, PostgresCredentials};
 
-use crate::config::{Config, Origin, Resolved};
-use crate::{DuckDb, Error};
+use super::{DestinationContext, DestinationType, credentials_value, origin_text};
+use crate::Error;
+use crate::config::{Config, Resolved};
 
-/// The destination `spec` names; relative DuckDB paths are taken from `base_dir`.
-///
-/// - `duckdb` (or no spec): the database file from `destination.duckdb.credentials` (a path,
-///   or a table with `database`), else `<pipeline>.duckdb`, as in dlt; `duckdb:PATH` names it.
-/// - `postgres` (or `postgresql`): credentials from `destination.postgres.credentials`, a
-///   connection string or a table of `database`, `username`, `password`, `host`, `port`,
-///   `connect_timeout`, `sslmode`.
-/// - `postgresql://...` or `postgres://...`: that connection string; a password it lacks
-///   comes from the configuration (a recorded destination never holds one).
-pub fn destination(
-    spec: Option<&str>,
-    pipeline_name: &str,
-    base_dir: &Path,
-    config: &Config,
-) -> Result<Box<dyn Destination>, Error> {
-    let spec = spec.unwrap_or("duckdb");
-    if spec == "postgres" || spec == "postgresql" {
-        return Ok(Box::new(postgres_from_config(config)?));
+/// PostgreSQL databases ([`Postgres`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostgresDestination;
+
+impl DestinationType for PostgresDestination {
+    fn name(&self) -> &'static str {
+        "postgres"
     }
-    if spec.starts_with("postgresql://") || spec.starts_with("postgres://") {
+
+    fn accepts(&self, spec: &str) -> bool {
+        spec == "postgres"
+            || spec == "postgresql"
+            || spec.starts_with("postgresql://")
+            || spec.starts_with("postgres://")
+    }
+
+    fn specs(&self) -> &'static str {
+        "`postgres` (credentials from the configuration) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+    }
+
+    fn build(
+        &self,
+        spec: &str,
+        context: &DestinationContext<'_>,
+    ) -> Result<Box<dyn Destination>, Error> {
+        let config = context.config;
+        if spec == "postgres" || spec == "postgresql" {
+            return Ok(Box::new(postgres_from_config(config)?));
+        }
         crate::config::register_connection_string(config.secrets(), spec);
         let mut credentials = PostgresCredentials::parse(spec).map_err(config_error)?;
         if credentials.password.is_none() {
+            // a recorded destination never holds its password: the configuration has it
             let resolved = credentials_value(config, "postgres");
             credentials.password = match &resolved.value {
                 Some(toml::Value::Table(fields)) => text_field(fields, "password", &resolved)?,
@@ -43,22 +51,8 @@ pub fn destination(
                 _ => None,
             };
         }
-        return Ok(Box::new(Postgres::new(credentials)));
+        Ok(Box::new(Postgres::new(credentials)))
     }
-    match spec.split_once(':') {
-        None if spec == "duckdb" => duckdb_from_config(pipeline_name, base_dir, config),
-        Some(("duckdb", path)) if !path.is_empty() => {
-            Ok(Box::new(DuckDb::new(base_dir.join(duckdb_path(spec)))))
-        }
-        _ => Err(Error::Config(format!(
-            "unknown destination `{}`: use `duckdb`, `duckdb:PATH` (e.g. duckdb:data/rides.duckdb), `postgres` (credentials from the configuration) or postgresql://USER:PASSWORD@HOST:PORT/DATABASE",
-            config.secrets().redact(spec)
-        ))),
-    }
-}
-
-fn credentials_value(config: &Config, destination: &str) -> Resolved {
-    config.value(&["destination", destination], &["credentials"])
 }
 
 fn config_error(e: dltrs_postgres::CredentialsError) -> Error {
@@ -152,51 +146,5 @@ fn text_field(
             "the credentials field `{key}` from {} must be text or a number",
             origin_text(resolved.origin.as_ref())
         ))),
-    }
-}
-
-fn duckdb_from_config(
-    pipeline_name: &str,
-    base_dir: &Path,
-    config: &Config,
-) -> Result<Box<dyn Destination>, Error> {
-    let resolved = credentials_value(config, "duckdb");
-    let path = match &resolved.value {
-        None => format!("{pipeline_name}.duckdb"),
-        Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
-        // a file named by digits, from the environment
-        Some(toml::Value::Integer(_)) => resolved.text().unwrap_or_default(),
-        Some(toml::Value::Table(fields)) => match fields.get("database") {
-            Some(toml::Value::String(path)) => duckdb_path(path).to_owned(),
-            _ => {
-                return Err(Error::Config(format!(
-                    "the duckdb credentials from {} are a table without `database`: give the database file as a string or as `database = \"PATH\"`",
-                    origin_text(resolved.origin.as_ref())
-                )));
-            }
-        },
-        Some(_) => {
-            return Err(Error::Config(format!(
-                "the duckdb credentials from {} must be the database file's path",
-                origin_text(resolved.origin.as_ref())
-            )));
-        }
-    };
-    Ok(Box::new(DuckDb::new(base_dir.join(path))))
-}
-
-/// The file of `PATH`, `duckdb:PATH` or the connection string `duckdb:///PATH` (relative;
-/// `duckdb:////abs/path` is absolute, as in SQLAlchemy).
-fn duckdb_path(spec: &str) -> &str {
-    spec.strip_prefix("duckdb:///")
-        .or_else(|| spec.strip_prefix("duckdb:"))
-        .unwrap_or(spec)
-}
-
-pub(crate) fn origin_text(origin: Option<&Origin>) -> String {
-    match origin {
-        Some(Origin::Env(var)) => format!("environment variable {var}"),
-        Some(Origin::File(path)) => path.display().to_string(),
-        None => "the configuration".into(),
     }
 }
