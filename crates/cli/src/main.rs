@@ -11,8 +11,8 @@ use dltrs::declarative::{self, Declared};
 use dltrs::filesystem;
 use dltrs::http::{HttpClient, HttpConfig, Redactor};
 use dltrs::progress::{Progress, ProgressReport};
-use dltrs::secret::Secrets;
 use dltrs::schema::TableHints;
+use dltrs::secret::Secrets;
 use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, SchemaContract, WriteDisposition};
 
 /// Rows buffered before the normalizer is flushed, which bounds memory.
@@ -483,14 +483,15 @@ fn pipeline_command(
     let mut pipeline = open_pipeline(&name, pipelines_dir.clone())?;
     if let Some(spec) = destination.or_else(|| pipeline.recorded_destination()) {
         let config = project_config()?.for_pipeline(&name);
-        let mut builder = Pipeline::builder(&name)
-            .secrets(secrets())
-            .destination(declarative::destination(
-            Some(spec.as_str()),
-            &name,
-            Path::new(""),
-            &config,
-        )?);
+        let mut builder =
+            Pipeline::builder(&name)
+                .secrets(secrets())
+                .destination(declarative::destination(
+                    Some(spec.as_str()),
+                    &name,
+                    Path::new(""),
+                    &config,
+                )?);
         if let Some(dataset) = pipeline.recorded_dataset() {
             builder = builder.dataset_name(dataset);
         }
@@ -789,8 +790,7 @@ fn open_input(file: &Path, progress: &Progress) -> Result<filesystem::Input> {
     let text = file.to_string_lossy();
     let location = filesystem::Location::parse(&text).map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(HttpConfig::default(), Redactor::default());
-    filesystem::open(&location, &client, progress)
-        .map_err(|e| anyhow::Error::msg(e.to_string()))
+    filesystem::open(&location, &client, progress).map_err(|e| anyhow::Error::msg(e.to_string()))
 }
 
 fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
@@ -986,8 +986,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             let interval = Duration::try_from_secs_f64(progress_interval)
                 .context("--progress-interval must be a positive number of seconds")?;
-            let progress =
-                (!quiet).then(|| ProgressReport::install(pipeline.progress(), interval));
+            let progress = (!quiet).then(|| ProgressReport::install(pipeline.progress(), interval));
             let result = pipeline.run(resources);
             drop(progress);
             report(&result?, &sinks, json);

@@ -758,7 +758,9 @@ impl Pipeline {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            resource.state().load(stored, source.clone(), &self.progress);
+            resource
+                .state()
+                .load(stored, source.clone(), &self.progress);
         }
         for mut resource in resources {
             any = true;
@@ -792,7 +794,9 @@ impl Pipeline {
                 .and_then(Value::as_object)
                 .cloned()
                 .unwrap_or_default();
-            resource.state().load(stored, source.clone(), &self.progress);
+            resource
+                .state()
+                .load(stored, source.clone(), &self.progress);
             let mut filter = match resource.incremental_cursor() {
                 Some(incremental) => Some(
                     incremental
@@ -931,11 +935,9 @@ impl Pipeline {
             self.destination.naming(),
             &self.progress,
         )
-        .map_err(|source| {
-            Error::Normalize {
-                source,
-                hint: String::new(),
-            }
+        .map_err(|source| Error::Normalize {
+            source,
+            hint: String::new(),
         })
     }
 

@@ -28,11 +28,7 @@ impl ProgressReport {
         {
             let bar = Arc::clone(&bar);
             progress.set_note_sink(Arc::new(move |message: &str| {
-                match bar
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .as_ref()
-                {
+                match bar.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
                     Some(bar) => bar.println(message),
                     None => eprintln!("{message}"),
                 }

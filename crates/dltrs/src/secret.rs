@@ -43,7 +43,11 @@ impl Secrets {
         if Arc::ptr_eq(&self.0, &other.0) {
             return;
         }
-        let theirs = other.0.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let theirs = other
+            .0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         for value in &theirs {
             self.register(value);
         }

@@ -1,35 +1,33 @@
 //! The DuckDB destination of dltrs, the embedded default.
 //!
-//! A package is applied in one DuckDB transaction (see [`dltrs_core::destination`]):
+//! A package is applied in one DuckDB transaction by the shared SQL engine
+//! ([`dltrs_core::sql`]). What is DuckDB's own lives here:
 //!
 //! ```text
-//! BEGIN
-//!   CREATE SCHEMA / CREATE TABLE / ALTER TABLE ADD COLUMN     ddl.rs   (from the package schema)
-//!   per root table of the package, by write disposition:      load.rs
-//!     append   INSERT ... SELECT from dltrs_scan(file)         scan.rs  (on all DuckDB threads)
-//!     replace  DELETE the root and child tables, then append
-//!     merge    stage into temp tables, delete-insert          merge.rs
-//!   _dlt_version (new schema hash), _dlt_pipeline_state (state changed), _dlt_loads
-//! COMMIT
+//! lib.rs     DuckDb: the file opened per load, its memory limit, the catalog names qualify
+//! client.rs  the engine's SqlClient: statements, bound values, a package file per INSERT
+//! scan.rs    dltrs_scan / dltrs_scan_ordered: package files as a table function
+//! sql.rs     the engine's Dialect: ?, uncompressed _dlt_id, DELETE per table, temp tables, rowid
 //! ```
 //!
-//! Identifiers are always quoted ([`sql::ident`]); values are bound parameters or Arrow
-//! batches, never spliced into SQL.
+//! Identifiers are always quoted ([`dltrs_core::sql::ident`]); values are bound parameters or
+//! Arrow batches, never spliced into SQL.
 
-mod ddl;
-mod load;
-mod merge;
-mod restore;
+mod client;
 mod scan;
 pub mod sql;
 
 use std::path::{Path, PathBuf};
 
 use dltrs_core::destination::{
-    Capabilities, Destination, DestinationError, LoadContext, LoadOutcome, Restored,
+    BoxError, Capabilities, Destination, DestinationError, LoadContext, LoadOutcome, Restored,
 };
 use dltrs_core::package::NormalizedPackage;
+use dltrs_core::sql::Dataset;
 use duckdb::{Config, Connection};
+
+use crate::client::DuckDbClient;
+use crate::sql::DuckDbDialect;
 
 /// DuckDB's memory limit for a load that appends or replaces: enough for its buffers, small
 /// enough that the peak RSS of a load stays flat whatever its size (64 MB loads 1M rides as
@@ -61,7 +59,7 @@ impl DuckDb {
     }
 
     fn open(&self, memory_limit: &str) -> Result<Connection, DestinationError> {
-        let connect = |source: dltrs_core::destination::BoxError| DestinationError::Connect {
+        let connect = |source: BoxError| DestinationError::Connect {
             location: self.location(),
             source,
         };
@@ -75,6 +73,16 @@ impl DuckDb {
             .map_err(|e| connect(e.into()))?;
         Connection::open_with_flags(&self.path, config).map_err(|e| connect(e.into()))
     }
+}
+
+/// The dataset `schema` of the database `conn` has open, qualified with its catalog: a schema
+/// may share the database file's name.
+fn catalog_dataset(conn: &Connection, schema: &str) -> duckdb::Result<Dataset> {
+    let catalog: String = conn.query_row("SELECT current_database()", [], |row| row.get(0))?;
+    Ok(Dataset {
+        catalog: Some(catalog),
+        schema: schema.to_string(),
+    })
 }
 
 impl Destination for DuckDb {
@@ -105,11 +113,20 @@ impl Destination for DuckDb {
             return Ok(None);
         }
         let conn = self.open(MEMORY_LIMIT)?;
-        restore::restore(&conn, dataset, pipeline_name, schema_name).map_err(|source| {
-            DestinationError::Connect {
-                location: self.location(),
-                source,
-            }
+        let restored = catalog_dataset(&conn, dataset)
+            .map_err(BoxError::from)
+            .and_then(|dataset| {
+                dltrs_core::sql::restore(
+                    &mut DuckDbClient { conn: &conn },
+                    &DuckDbDialect,
+                    &dataset,
+                    pipeline_name,
+                    schema_name,
+                )
+            });
+        restored.map_err(|source| DestinationError::Connect {
+            location: self.location(),
+            source,
         })
     }
 
@@ -136,16 +153,17 @@ impl Destination for DuckDb {
                 location: self.location(),
                 source: e.into(),
             })?;
-        let catalog: String = conn
-            .query_row("SELECT current_database()", [], |row| row.get(0))
-            .map_err(|e| DestinationError::Connect {
+        let dataset =
+            catalog_dataset(&conn, ctx.dataset).map_err(|e| DestinationError::Connect {
                 location: self.location(),
                 source: e.into(),
             })?;
-        let dataset = sql::Dataset {
-            catalog,
-            schema: ctx.dataset.to_string(),
-        };
-        load::load_package(&conn, &dataset, package, ctx.progress)
+        dltrs_core::sql::load_package(
+            &mut DuckDbClient { conn: &conn },
+            &DuckDbDialect,
+            &dataset,
+            package,
+            ctx.progress,
+        )
     }
 }

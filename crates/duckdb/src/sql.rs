@@ -1,47 +1,70 @@
-//! DuckDB SQL text: quoted identifiers and column definitions.
+//! DuckDB's SQL dialect: what its SQL says differently from the shared engine's
+//! ([`dltrs_core::sql`]).
 
 use dltrs_core::schema::Column;
-pub use dltrs_core::sql::{ident, ident_list};
+use dltrs_core::sql::{Dataset, Dialect, ident};
 
-/// A dataset: a schema in a DuckDB catalog (the attached database). Names are always
-/// qualified with the catalog, since a schema may share the database file's name.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    /// The database (catalog) name.
-    pub catalog: String,
-    /// The schema holding the dataset's tables.
-    pub schema: String,
-}
+/// DuckDB's [`Dialect`]. Its [`Dataset`]s name their catalog (the attached database file).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DuckDbDialect;
 
-impl Dataset {
-    /// `"catalog"."schema"`.
-    pub fn qualified(&self) -> String {
-        format!("{}.{}", ident(&self.catalog), ident(&self.schema))
+impl Dialect for DuckDbDialect {
+    fn placeholder(&self, _index: usize) -> String {
+        "?".into()
     }
 
-    /// `"catalog"."schema"."table"`.
-    pub fn table(&self, table: &str) -> String {
-        format!("{}.{}", self.qualified(), ident(table))
-    }
-}
-
-/// A column definition for `CREATE TABLE`: name, dlt's DuckDB type, stored uncompressed for
-/// row keys, `NOT NULL` when declared.
-pub fn column_def(column: &Column) -> String {
-    let mut def = format!(
-        "{} {}",
-        ident(&column.name),
+    fn column_type(&self, column: &Column) -> String {
         dltrs_core::sql::duckdb::column_type(column)
-    );
-    if column.row_key == Some(true) {
-        // `_dlt_id`s are random: DuckDB's string compression saves 13% of a rides dataset's
-        // file on them and costs a fifth of the load's time (`bench/README.md`)
-        def.push_str(" USING COMPRESSION uncompressed");
     }
-    if !column.is_nullable() {
-        def.push_str(" NOT NULL");
+
+    /// `_dlt_id`s are random: DuckDB's string compression saves 13% of a rides dataset's file
+    /// on them and costs a fifth of the load's time (`bench/README.md`).
+    fn column_storage(&self, column: &Column) -> Option<&'static str> {
+        (column.row_key == Some(true)).then_some("USING COMPRESSION uncompressed")
     }
-    def
+
+    /// dlt's DuckDB destination creates no index hints (`create_indexes` is off by default), so
+    /// `unique` columns get no `UNIQUE`.
+    fn unique_constraints(&self) -> bool {
+        false
+    }
+
+    /// DuckDB cannot add `NOT NULL` in the transaction that updated the column's rows.
+    fn not_null_after_update(&self) -> bool {
+        false
+    }
+
+    /// DuckDB drops one table per statement ("can only drop one object at a time"), and its
+    /// `TRUNCATE` is a `DELETE`.
+    fn table_lists(&self) -> bool {
+        false
+    }
+
+    fn insertion_order(&self) -> &'static str {
+        "rowid"
+    }
+
+    /// A temporary table of the connection, numbered by its place in the chain: nothing to
+    /// create beforehand or leave behind in the file.
+    fn stage_table(&self, _dataset: &Dataset, index: usize, _table: &str) -> String {
+        self.temp_table(&format!("dltrs_stage_{index}"))
+    }
+
+    fn create_stage(&self, stage: &str, select: &str) -> String {
+        format!("CREATE OR REPLACE TEMP TABLE {stage} AS {select} LIMIT 0")
+    }
+
+    /// Qualified with DuckDB's temporary catalog: a `DROP TABLE IF EXISTS` of it never reaches a
+    /// table of the database.
+    fn temp_table(&self, name: &str) -> String {
+        format!("temp.main.{}", ident(name))
+    }
+
+    /// Temporary tables live as long as the connection (DuckDB has no `ON COMMIT DROP`); the
+    /// merge drops them, and a load's connection is closed after it.
+    fn create_temp_table(&self, name: &str, select: &str) -> String {
+        format!("CREATE OR REPLACE TEMP TABLE {name} AS {select}")
+    }
 }
 
 #[cfg(test)]
@@ -49,13 +72,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identifiers_are_quoted_and_escaped() {
-        assert_eq!(ident("a"), "\"a\"");
-        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+    fn stages_are_temporary_tables() {
         let ds = Dataset {
-            catalog: "db".into(),
+            catalog: Some("db".into()),
             schema: "ds".into(),
         };
-        assert_eq!(ds.table("t"), "\"db\".\"ds\".\"t\"");
+        assert_eq!(
+            DuckDbDialect.stage_table(&ds, 1, "t"),
+            "temp.main.\"dltrs_stage_1\""
+        );
+        assert_eq!(DuckDbDialect.placeholder(2), "?");
     }
 }

@@ -1,31 +1,25 @@
 //! The PostgreSQL destination of dltrs.
 //!
-//! A dataset is a PostgreSQL schema. A package is applied in one transaction (see
-//! [`dltrs_core::destination`]); PostgreSQL's DDL is transactional, so new tables and columns
-//! commit or roll back with the data:
+//! A dataset is a PostgreSQL schema. A package is applied in one transaction by the shared SQL
+//! engine ([`dltrs_core::sql`]); PostgreSQL's DDL is transactional, so new tables and columns
+//! commit or roll back with the data. What is PostgreSQL's own lives here:
 //!
 //! ```text
-//! BEGIN
-//!   CREATE SCHEMA / CREATE TABLE / ALTER TABLE ADD COLUMN     ddl.rs   (from the package schema)
-//!   per root table of the package, by write disposition:      load.rs
-//!     append   binary COPY into the table                     copy.rs
-//!     replace  TRUNCATE the root and child tables, then COPY
-//!     merge    COPY into <dataset>_staging, delete-insert     merge.rs
-//!   _dlt_version (new schema hash), _dlt_pipeline_state (state changed), _dlt_loads
-//! COMMIT
+//! lib.rs          Postgres: a connection per load or restore, errors that say what to check
+//! credentials.rs  a connection string or dlt's fields, the password masked
+//! client.rs       the engine's SqlClient: statements, bound values, a package file per COPY
+//! copy.rs         Arrow batches as binary COPY tuples
+//! sql.rs          the engine's Dialect: $1, UNIQUE, TRUNCATE a, b, <dataset>_staging, ctid
 //! ```
 //!
-//! Identifiers are always quoted ([`sql::ident`]) and shortened to PostgreSQL's 63 characters
-//! by the naming convention, with dlt's tag; values are bound parameters or binary COPY data,
-//! never spliced into SQL. The password never appears in [`Destination::location`], errors or
-//! `Debug` output.
+//! Identifiers are always quoted ([`dltrs_core::sql::ident`]) and shortened to PostgreSQL's 63
+//! characters by the naming convention, with dlt's tag; values are bound parameters or binary
+//! COPY data, never spliced into SQL. The password never appears in
+//! [`Destination::location`], errors or `Debug` output.
 
+mod client;
 mod copy;
 mod credentials;
-mod ddl;
-mod load;
-mod merge;
-mod restore;
 pub mod sql;
 
 pub use credentials::{CredentialsError, PostgresCredentials, SslMode};
@@ -34,10 +28,12 @@ use dltrs_core::destination::{
     Capabilities, Destination, DestinationError, LoadContext, LoadOutcome, Restored,
 };
 use dltrs_core::package::NormalizedPackage;
+use dltrs_core::sql::Dataset;
 use dltrs_core::sql::postgres::MAX_IDENTIFIER_LENGTH;
 use postgres::{Client, NoTls};
 
-use crate::sql::Dataset;
+use crate::client::PgClient;
+use crate::sql::PostgresDialect;
 
 /// A PostgreSQL database that datasets are loaded into (one schema per dataset).
 ///
@@ -146,15 +142,21 @@ impl Destination for Postgres {
         pipeline_name: &str,
         schema_name: &str,
     ) -> Result<Option<Restored>, DestinationError> {
-        let mut client = self.connect()?;
+        let mut client = PgClient::new(self.connect()?);
         let dataset = Dataset {
+            catalog: None,
             schema: dataset.to_string(),
         };
-        restore::restore(&mut client, &dataset, pipeline_name, schema_name).map_err(|source| {
-            DestinationError::Connect {
-                location: self.location(),
-                source: source.into(),
-            }
+        dltrs_core::sql::restore(
+            &mut client,
+            &PostgresDialect,
+            &dataset,
+            pipeline_name,
+            schema_name,
+        )
+        .map_err(|source| DestinationError::Connect {
+            location: self.location(),
+            source,
         })
     }
 
@@ -163,10 +165,17 @@ impl Destination for Postgres {
         ctx: &LoadContext<'_>,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
-        let mut client = self.connect()?;
+        let mut client = PgClient::new(self.connect()?);
         let dataset = Dataset {
+            catalog: None,
             schema: ctx.dataset.to_string(),
         };
-        load::load_package(&mut client, &dataset, package, ctx.progress)
+        dltrs_core::sql::load_package(
+            &mut client,
+            &PostgresDialect,
+            &dataset,
+            package,
+            ctx.progress,
+        )
     }
 }

@@ -1,49 +1,70 @@
-//! PostgreSQL SQL text: quoted identifiers and column definitions.
+//! PostgreSQL's SQL dialect: what its SQL says differently from the shared engine's
+//! ([`dltrs_core::sql`]).
 
 use dltrs_core::schema::Column;
-pub use dltrs_core::sql::{ident, ident_list};
+use dltrs_core::sql::{Dataset, Dialect};
 
-/// A PostgreSQL schema holding a dataset's tables.
-#[derive(Debug, Clone)]
-pub struct Dataset {
-    /// The schema's name.
-    pub schema: String,
-}
+/// PostgreSQL's [`Dialect`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostgresDialect;
 
-impl Dataset {
-    /// `"schema"`.
-    pub fn qualified(&self) -> String {
-        ident(&self.schema)
-    }
-
-    /// `"schema"."table"`.
-    pub fn table(&self, table: &str) -> String {
-        format!("{}.{}", ident(&self.schema), ident(table))
-    }
-
-    /// The dataset merges are staged in: `<dataset>_staging`, as dlt names it.
-    pub fn staging(&self) -> Dataset {
-        Dataset {
-            schema: format!("{}_staging", self.schema),
-        }
+/// The schema merges are staged in: `<dataset>_staging`, as dlt names it.
+pub fn staging(dataset: &Dataset) -> Dataset {
+    Dataset {
+        catalog: dataset.catalog.clone(),
+        schema: format!("{}_staging", dataset.schema),
     }
 }
 
-/// A column definition for `CREATE TABLE`: name, dlt's PostgreSQL type, `UNIQUE` for a
-/// `unique` column (as dlt creates them, `_dlt_id` included), `NOT NULL` when declared.
-pub fn column_def(column: &Column) -> String {
-    let mut def = format!(
-        "{} {}",
-        ident(&column.name),
+impl Dialect for PostgresDialect {
+    fn placeholder(&self, index: usize) -> String {
+        format!("${index}")
+    }
+
+    fn column_type(&self, column: &Column) -> String {
         dltrs_core::sql::postgres::column_type(column)
-    );
-    if column.unique == Some(true) {
-        def.push_str(" UNIQUE");
     }
-    if !column.is_nullable() {
-        def.push_str(" NOT NULL");
+
+    /// dlt creates `unique` columns (`_dlt_id` among them) with `UNIQUE`.
+    fn unique_constraints(&self) -> bool {
+        true
     }
-    def
+
+    /// A table `COPY` just filled holds its rows in the order they came, which `ctid` follows.
+    fn insertion_order(&self) -> &'static str {
+        "ctid"
+    }
+
+    fn create_staging(&self, dataset: &Dataset) -> Option<String> {
+        Some(format!(
+            "CREATE SCHEMA IF NOT EXISTS {}",
+            staging(dataset).qualified()
+        ))
+    }
+
+    /// A table of `<dataset>_staging` named like the dataset's table, as dlt stages.
+    fn stage_table(&self, dataset: &Dataset, _index: usize, table: &str) -> String {
+        staging(dataset).table(table)
+    }
+
+    /// Unlogged: the rows live for this transaction only, so they need no write-ahead log. A
+    /// table of that name left in the staging schema (dlt keeps its staging tables) is dropped
+    /// first.
+    fn create_stage(&self, stage: &str, select: &str) -> String {
+        format!(
+            "DROP TABLE IF EXISTS {stage}; CREATE UNLOGGED TABLE {stage} AS {select} WITH NO DATA"
+        )
+    }
+
+    /// Fresh tables have no statistics: without them the planner guesses the merge's joins.
+    fn analyze(&self, table: &str) -> Option<String> {
+        Some(format!("ANALYZE {table}"))
+    }
+
+    /// `ON COMMIT DROP`: gone with the transaction, whatever happens.
+    fn create_temp_table(&self, name: &str, select: &str) -> String {
+        format!("CREATE TEMP TABLE {name} ON COMMIT DROP AS {select}")
+    }
 }
 
 #[cfg(test)]
@@ -51,13 +72,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identifiers_are_quoted_and_escaped() {
-        assert_eq!(ident("a"), "\"a\"");
-        assert_eq!(ident("we\"ird"), "\"we\"\"ird\"");
+    fn names_are_qualified_with_the_schema_and_staged_beside_it() {
         let ds = Dataset {
+            catalog: None,
             schema: "ds".into(),
         };
         assert_eq!(ds.table("t"), "\"ds\".\"t\"");
-        assert_eq!(ds.staging().table("t"), "\"ds_staging\".\"t\"");
+        assert_eq!(
+            PostgresDialect.stage_table(&ds, 0, "t"),
+            "\"ds_staging\".\"t\""
+        );
+        assert_eq!(PostgresDialect.placeholder(2), "$2");
     }
 }

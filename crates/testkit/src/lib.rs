@@ -5,7 +5,8 @@
 //! JSON form of `dump_dataset.py` (see `testdata/conformance/README.md`): the tables with their
 //! columns and row counts, the system tables, and the root tables' rows rebuilt as documents.
 //! [`compare`] tells whether an actual dump conforms to an expected one, and if not, how it
-//! differs.
+//! differs. [`suite`] runs every conformance case into a destination and compares the dumps: the
+//! destination test suite, one line per destination ([`destination_suite!`]).
 
 mod compare;
 mod dump;
@@ -18,3 +19,4 @@ pub use pg_dump::{canonical_json_columns, dump_postgres};
 
 pub mod pg;
 pub mod server;
+pub mod suite;

@@ -1,10 +1,94 @@
-//! SQL dialect knowledge that needs no driver: how each destination names dlt's types, and the
-//! SQL text both destinations write alike (double-quoted identifiers, merge key conditions).
+//! The SQL load engine and the SQL text every SQL destination shares.
+//!
+//! A SQL destination implements two small traits ([`client`]): a [`SqlClient`] (its connection:
+//! statements, bound values, bulk-appending a package file, the transaction) and a [`Dialect`]
+//! (the SQL text where databases differ). The engine does the rest, once for every database:
+//!
+//! ```text
+//! load.rs      one package in one transaction, idempotent by load id; the system tables
+//!   ddl.rs     the catalog, CREATE TABLE / ALTER TABLE ADD COLUMN, the _dlt_root_id backfill
+//!   merge.rs   delete-insert through staging tables
+//! restore.rs   the newest completed state and the newest schema, for a lost working directory
+//! ```
+//!
+//! This module also holds what needs no connection: quoted identifiers, the merge key
+//! conditions, and each destination's names for dlt's types (`duckdb.rs`, `postgres.rs`).
 
+pub mod client;
+mod ddl;
 pub mod duckdb;
+mod load;
+mod merge;
 pub mod postgres;
+mod restore;
+
+pub use client::{Dialect, Param, RowOrder, SqlClient};
+pub use load::load_package;
+pub use restore::restore;
 
 use crate::schema::Table;
+
+/// Where a dataset's tables are: a schema, qualified with its catalog where the database needs
+/// that.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dataset {
+    /// The catalog (database) every name is qualified with, and that `information_schema` is
+    /// filtered on. DuckDB names its attached database here: a schema may share the database
+    /// file's name, and `"name"."table"` would then be ambiguous. `None` where a connection
+    /// sees one database only (PostgreSQL).
+    pub catalog: Option<String>,
+    /// The schema holding the dataset's tables.
+    pub schema: String,
+}
+
+impl Dataset {
+    /// `"catalog"."schema"`, or `"schema"`.
+    pub fn qualified(&self) -> String {
+        match &self.catalog {
+            Some(catalog) => format!("{}.{}", ident(catalog), ident(&self.schema)),
+            None => ident(&self.schema),
+        }
+    }
+
+    /// `"catalog"."schema"."table"`, or `"schema"."table"`.
+    pub fn table(&self, table: &str) -> String {
+        format!("{}.{}", self.qualified(), ident(table))
+    }
+}
+
+/// One connection, its dialect and the dataset: what every step of the engine works with.
+pub(crate) struct Session<'a, C, D> {
+    pub(crate) client: &'a mut C,
+    pub(crate) dialect: &'a D,
+    pub(crate) dataset: &'a Dataset,
+}
+
+impl<'a, C: SqlClient, D: Dialect> Session<'a, C, D> {
+    /// The qualified name of a dataset table.
+    pub(crate) fn table(&self, table: &str) -> String {
+        self.dataset.table(table)
+    }
+
+    /// The placeholder of the `index`th bound value.
+    pub(crate) fn p(&self, index: usize) -> String {
+        self.dialect.placeholder(index)
+    }
+
+    /// `table_catalog = .. AND table_schema = ..`: the dataset's rows of an `information_schema`
+    /// view, with the values bound (placeholders from 1).
+    pub(crate) fn in_dataset(&self) -> (String, Vec<Param<'a>>) {
+        let dataset: &'a Dataset = self.dataset;
+        let mut params = Vec::with_capacity(2);
+        let mut conditions = Vec::with_capacity(2);
+        if let Some(catalog) = &dataset.catalog {
+            params.push(Param::Text(catalog));
+            conditions.push(format!("table_catalog = {}", self.p(params.len())));
+        }
+        params.push(Param::Text(&dataset.schema));
+        conditions.push(format!("table_schema = {}", self.p(params.len())));
+        (conditions.join(" AND "), params)
+    }
+}
 
 /// A double-quoted identifier; embedded quotes are doubled (DuckDB and PostgreSQL alike).
 pub fn ident(name: &str) -> String {
@@ -73,6 +157,20 @@ impl MergeKeys {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_qualified_with_the_catalog_when_there_is_one() {
+        let duckdb = Dataset {
+            catalog: Some("db".into()),
+            schema: "ds".into(),
+        };
+        assert_eq!(duckdb.table("t"), "\"db\".\"ds\".\"t\"");
+        let postgres = Dataset {
+            catalog: None,
+            schema: "ds".into(),
+        };
+        assert_eq!(postgres.table("t"), "\"ds\".\"t\"");
+    }
 
     #[test]
     fn identifiers_are_quoted_and_keys_matched() {

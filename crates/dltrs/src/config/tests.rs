@@ -114,7 +114,8 @@ fn tables_merge_field_by_field_and_the_explicit_file_sits_over_config_files() {
     );
     // values of secret-named keys are masked wherever they would show; others are not
     assert_eq!(
-        c.secrets().redact("401 for tok-from-secrets at http://config"),
+        c.secrets()
+            .redact("401 for tok-from-secrets at http://config"),
         "401 for *** at http://config"
     );
 }

@@ -221,7 +221,8 @@ mod tests {
     use super::*;
 
     fn rows(text: &str, options: &CsvOptions) -> Result<Vec<String>, BoxError> {
-        let reader: Box<dyn BufRead + Send> = Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
+        let reader: Box<dyn BufRead + Send> =
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec()));
         let mut items = CsvItems::new(reader, "t.csv".into(), options)?;
         let mut out = Vec::new();
         let mut buf = Vec::new();

@@ -18,8 +18,8 @@ mod mysql;
 mod postgres;
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use dltrs_core::schema::Column;
 use serde::Deserialize;
@@ -356,14 +356,14 @@ pub fn sql_database_resources(config: &SqlDatabaseConfig) -> Result<Vec<Resource
             .unwrap_or_else(PoisonError::into_inner)
             .waiting
             .insert(
-            table.name.clone(),
-            Waiting {
-                reflected: reflected.clone(),
-                incremental: table.incremental.clone(),
-                state: state.clone(),
-                chunk_size,
-            },
-        );
+                table.name.clone(),
+                Waiting {
+                    reflected: reflected.clone(),
+                    incremental: table.incremental.clone(),
+                    state: state.clone(),
+                    chunk_size,
+                },
+            );
         let mut reader = TableReader {
             name: table.name.clone(),
             shared: shared.clone(),

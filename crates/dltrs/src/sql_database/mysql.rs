@@ -35,11 +35,10 @@ pub(super) fn location(url: &str) -> String {
 }
 
 pub(super) fn connect(url: &str) -> Result<Conn, BoxError> {
-    let opts = Opts::from_url(&driver_url(url))
-        .map_err(|e| {
-            crate::config::connection_secrets(url)
-                .redact(&format!("invalid MySQL connection string: {e}"))
-        })?;
+    let opts = Opts::from_url(&driver_url(url)).map_err(|e| {
+        crate::config::connection_secrets(url)
+            .redact(&format!("invalid MySQL connection string: {e}"))
+    })?;
     let opts = OptsBuilder::from_opts(opts)
         .tcp_connect_timeout(Some(Duration::from_secs(15)))
         .prefer_socket(false);

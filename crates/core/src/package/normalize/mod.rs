@@ -258,6 +258,8 @@ pub fn normalize(
     })
 }
 
+// the package's places, what it is normalized into and how: one call site and one test
+#[allow(clippy::too_many_arguments)]
 fn write_package(
     wd: &WorkingDir,
     src: &Path,
