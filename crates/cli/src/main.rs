@@ -1,6 +1,5 @@
 //! The `dltrs` command: parses arguments and wires library pieces; no logic of its own.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -13,10 +12,7 @@ use dltrs::http::{HttpClient, HttpConfig, Redactor};
 use dltrs::progress::{Progress, ProgressReport};
 use dltrs::schema::TableHints;
 use dltrs::secret::Secrets;
-use dltrs::{Pipeline, RelationalNormalizer, Resource, Schema, SchemaContract, WriteDisposition};
-
-/// Rows buffered before the normalizer is flushed, which bounds memory.
-const FLUSH_ROWS: usize = 50_000;
+use dltrs::{Pipeline, Resource, Schema, SchemaContract, WriteDisposition};
 
 const AFTER_HELP: &str = "\
 Get started:
@@ -117,6 +113,14 @@ enum Command {
         /// No progress output.
         #[arg(short, long)]
         quiet: bool,
+        /// Wait up to this many seconds for another run of the pipeline to end (by default a
+        /// busy pipeline is an error at once).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+        wait: f64,
+        /// Remove NUL characters from text for a destination that cannot store them
+        /// (PostgreSQL), counting them in the load info, instead of failing the item.
+        #[arg(long)]
+        remove_nul: bool,
     },
     /// Runs a declarative pipeline file: extracts its sources (REST APIs, files, SQL
     /// databases), normalizes and loads them. See the README for the format.
@@ -145,6 +149,10 @@ enum Command {
         /// No progress output.
         #[arg(short, long)]
         quiet: bool,
+        /// Wait up to this many seconds for another run of the pipeline to end (by default a
+        /// busy pipeline is an error at once).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
+        wait: f64,
     },
     /// Scaffolds a pipeline: `pipeline.toml` and `.dltrs/` files for a source and destination.
     Init {
@@ -176,6 +184,10 @@ enum Command {
         /// default (a password comes from the configuration).
         #[arg(long, global = true)]
         destination: Option<String>,
+        /// Wait up to this many seconds for a run of the pipeline to end before a command
+        /// that changes it (drop, abort-packages, retry-package, sync).
+        #[arg(long, global = true, value_name = "SECONDS", default_value_t = 0.0)]
+        wait: f64,
         #[command(subcommand)]
         action: Option<PipelineAction>,
     },
@@ -238,8 +250,14 @@ enum PipelineAction {
         #[arg(long)]
         json: bool,
     },
-    /// What failed: the last run's error and the packages still waiting to be loaded.
+    /// What failed: the last run's error, the packages the destination refused for good
+    /// (set aside, not retried) and those still waiting to be loaded.
     FailedJobs,
+    /// Puts a failed package back: the next run loads it (fix the cause first).
+    RetryPackage {
+        /// The failed package's load id (`failed-jobs` lists them).
+        load_id: String,
+    },
     /// Drops resources: their tables (with child and quarantine tables) and their state.
     Drop {
         /// The resources.
@@ -294,121 +312,16 @@ enum SchemaAction {
     },
 }
 
-/// Writes a starting point for a pipeline: a pipeline file that runs as it is (the
-/// filesystem one reads a sample file it writes too), and the `.dltrs/` configuration files.
+/// Writes the `dltrs init` files of the built-in source type and destination kind.
 fn init(source: &str, destination: &str, dir: &Path, name: &str, force: bool) -> Result<()> {
-    let (destination_line, destination_secrets) = match destination {
-        "duckdb" => (format!("destination = \"duckdb:{name}.duckdb\""), ""),
-        "postgres" | "postgresql" => (
-            "destination = \"postgres\"                # credentials: .dltrs/secrets.toml or DESTINATION__POSTGRES__CREDENTIALS".to_string(),
-            "[destination.postgres]\n# a connection string, or a table: database, username, password, host, port\ncredentials = \"postgresql://loader:CHANGE_ME@localhost:5432/analytics\"\n\n",
-        ),
-        other => {
-            return Err(dltrs::Error::Config(format!(
-                "unknown destination `{other}`: dltrs init knows duckdb and postgres"
-            ))
-            .into());
-        }
-    };
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        return Err(dltrs::Error::Config(format!(
-            "pipeline name `{name}`: use letters, digits and _"
-        ))
-        .into());
-    }
-    let source_section = match source {
-        "rest_api" => r#"[sources.api]
-type = "rest_api"
-
-[sources.api.client]
-base_url = "https://api.example.com/v1/"
-# auth = { type = "bearer" }   # the token: .dltrs/secrets.toml or SOURCES__API__CLIENT__AUTH__TOKEN
-paginator = { type = "page_number", base_page = 1, total_path = false }
-
-[sources.api.resource_defaults]
-primary_key = "id"
-write_disposition = "merge"
-
-[[sources.api.resources]]
-name = "items"
-endpoint = { path = "items", params = { updated_since = { type = "incremental", cursor_path = "updated_at", initial_value = "2024-01-01T00:00:00Z" } } }
-"#
-        .to_string(),
-        "filesystem" => r#"[sources.files]
-type = "filesystem"
-
-[[sources.files.resources]]
-name = "items"
-path = "data/*.jsonl"          # or url = "https://..."; format from the name (jsonl, json, csv, parquet)
-new_files_only = true           # later runs read only new or changed files
-write_disposition = "append"
-"#
-        .to_string(),
-        "sql_database" => r#"[sources.db]
-type = "sql_database"
-# credentials: .dltrs/secrets.toml ([sources.db] credentials) or SOURCES__DB__CREDENTIALS
-schema = "public"               # PostgreSQL schema; for MySQL/MariaDB, the database
-chunk_size = 10000
-# every base table when `tables` is absent
-tables = [
-  { name = "items", write_disposition = "merge", incremental = { cursor_path = "updated_at" } },
-]
-"#
-        .to_string(),
-        other => {
-            return Err(dltrs::Error::Config(format!(
-                "unknown source `{other}`: dltrs init knows rest_api, filesystem and sql_database"
-            ))
-            .into());
-        }
-    };
-    let source_secrets = match source {
-        "sql_database" => {
-            "[sources.db]\ncredentials = \"postgresql://reader:CHANGE_ME@localhost:5432/shop\"   # or mysql://user:pw@host:3306/shop\n\n"
-        }
-        _ => "",
-    };
-    let pipeline = format!(
-        r#"# Run with: dltrs run pipeline.toml      (see the README for every key)
-[pipeline]
-name = "{name}"
-dataset_name = "{name}_data"
-{destination_line}
-# schema_contract = {{ columns = "evolve", data_type = "freeze" }}
-
-{source_section}"#
-    );
-    let mut files: Vec<(PathBuf, String)> = vec![
-        (dir.join("pipeline.toml"), pipeline),
-        (
-            dir.join(".dltrs/config.toml"),
-            "# Configuration. Highest first: flags, environment variables (SECTION__KEY, e.g.\n# SOURCES__API__CLIENT__TIMEOUT), pipeline.toml, .dltrs/secrets.toml, this file,\n# then ~/.dltrs/secrets.toml and ~/.dltrs/config.toml.\n\n# [destination.duckdb]\n# credentials = \"data/warehouse.duckdb\"   # used when pipeline.toml says destination = \"duckdb\"\n\n# [alerts]\n# jsonl = \"schema_alerts.jsonl\"\n".into(),
-        ),
-        (
-            dir.join(".dltrs/secrets.toml"),
-            format!("# Secrets: keep this file out of version control (see .gitignore). Any key of a\n# [sources.<name>] table of pipeline.toml can be set here under the same path.\n\n{destination_secrets}{source_secrets}# [sources.api.client.auth]\n# token = \"...\"\n\n# [alerts]\n# webhook = \"https://hooks.example.com/...\"\n"),
-        ),
-        (dir.join(".dltrs/.gitignore"), "secrets.toml\n".into()),
-    ];
-    if source == "filesystem" {
-        files.push((
-            dir.join("data/sample.jsonl"),
-            "{\"id\": 1, \"name\": \"first\", \"tags\": [\"a\"]}\n{\"id\": 2, \"name\": \"second\", \"tags\": []}\n".into(),
-        ));
-    }
-    if !force && let Some((path, _)) = files.iter().find(|(path, _)| path.exists()) {
-        return Err(dltrs::Error::Config(format!(
-            "{} exists; use --force to overwrite",
-            path.display()
-        ))
-        .into());
-    }
-    for (path, text) in &files {
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .with_context(|| format!("cannot create {}", parent.display()))?;
-        }
-        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    let scaffold = dltrs::init::scaffold(
+        &dltrs::source::SourceRegistry::default(),
+        &dltrs::destinations::DestinationRegistry::default(),
+        source,
+        destination,
+        name,
+    )?;
+    for path in scaffold.write(dir, force)? {
         println!("wrote {}", path.display());
     }
     println!("next: dltrs run {}", dir.join("pipeline.toml").display());
@@ -458,6 +371,7 @@ fn pipeline_command(
     list: bool,
     pipelines_dir: Option<PathBuf>,
     destination: Option<String>,
+    wait: Duration,
     action: Option<PipelineAction>,
 ) -> Result<()> {
     if list {
@@ -480,18 +394,18 @@ fn pipeline_command(
         ))
         .into());
     }
-    let mut pipeline = open_pipeline(&name, pipelines_dir.clone())?;
+    let mut pipeline = open_pipeline(&name, pipelines_dir.clone(), wait)?;
     if let Some(spec) = destination.or_else(|| pipeline.recorded_destination()) {
         let config = project_config()?.for_pipeline(&name);
-        let mut builder =
-            Pipeline::builder(&name)
-                .secrets(secrets())
-                .destination(declarative::destination(
-                    Some(spec.as_str()),
-                    &name,
-                    Path::new(""),
-                    &config,
-                )?);
+        let mut builder = Pipeline::builder(&name)
+            .secrets(secrets())
+            .lock_wait(wait)
+            .destination(declarative::destination(
+                Some(spec.as_str()),
+                &name,
+                Path::new(""),
+                &config,
+            )?);
         if let Some(dataset) = pipeline.recorded_dataset() {
             builder = builder.dataset_name(dataset);
         }
@@ -502,140 +416,19 @@ fn pipeline_command(
     }
     match action.unwrap_or(PipelineAction::Info { json: false }) {
         PipelineAction::Info { json } => {
-            let schema = pipeline.schema()?;
-            let state = pipeline.state()?;
-            let tables: Vec<&str> = schema.data_tables().map(|t| t.name.as_str()).collect();
-            let resources: Vec<String> = state
-                .0
-                .get("sources")
-                .and_then(|s| s.get(pipeline.schema_name()))
-                .and_then(|s| s.get("resources"))
-                .and_then(|r| r.as_object())
-                .map(|r| r.keys().cloned().collect())
-                .unwrap_or_default();
-            let pending: Vec<(String, &str)> = pipeline
-                .packages()?
-                .into_iter()
-                .filter(|(_, stage)| *stage != "loaded")
-                .collect();
-            let trace = pipeline.last_trace();
-            let info = serde_json::json!({
-                "pipeline_name": pipeline.name(),
-                "working_dir": pipeline.working_dir(),
-                "destination": pipeline.destination().location(),
-                "dataset_name": pipeline.dataset_name(),
-                "schema": {"name": schema.name, "version": schema.version, "tables": tables},
-                "state": {"version": state.version(), "resources_with_state": resources},
-                "pending_packages": pending.iter().map(|(id, stage)| serde_json::json!({"load_id": id, "stage": stage})).collect::<Vec<_>>(),
-                "last_run": trace.as_ref().map(|t| serde_json::json!({
-                    "started_at": t["started_at"], "elapsed_secs": t["elapsed_secs"],
-                    "ok": t["error"].is_null(), "error": t["error"],
-                })),
-            });
+            let info = pipeline.info()?;
             if json {
-                println!("{info}");
-                return Ok(());
-            }
-            println!("Pipeline {}", pipeline.name());
-            println!("  working dir: {}", pipeline.working_dir().display());
-            println!("  destination: {}", pipeline.destination().location());
-            println!("  dataset: {}", pipeline.dataset_name());
-            println!(
-                "  schema: {} version {}, {} tables: {}",
-                schema.name,
-                schema.version,
-                tables.len(),
-                tables.join(", ")
-            );
-            println!(
-                "  state: version {}; resources with state: {}",
-                state.version(),
-                if resources.is_empty() {
-                    "none".to_string()
-                } else {
-                    resources.join(", ")
-                }
-            );
-            if pending.is_empty() {
-                println!("  pending packages: none");
+                println!("{}", secrets().redacted_json(&info));
             } else {
-                for (id, stage) in &pending {
-                    println!("  pending package: {id} ({stage}); the next run loads it first");
-                }
-            }
-            match &trace {
-                Some(t) => println!(
-                    "  last run: {} ({:.2} s), {}",
-                    t["started_at"].as_str().unwrap_or_default(),
-                    t["elapsed_secs"].as_f64().unwrap_or_default(),
-                    t["error"]
-                        .as_str()
-                        .map_or("ok".to_string(), |e| format!("failed: {e}"))
-                ),
-                None => println!("  last run: none recorded"),
+                print!("{info}");
             }
             Ok(())
         }
         PipelineAction::Trace { json } => {
-            let Some(trace) = pipeline.last_trace() else {
-                println!("pipeline {name} has no recorded run");
-                return Ok(());
-            };
-            if json {
-                println!("{trace}");
-                return Ok(());
-            }
-            println!(
-                "Run of pipeline {name} started {} took {:.2} s: {}",
-                trace["started_at"].as_str().unwrap_or_default(),
-                trace["elapsed_secs"].as_f64().unwrap_or_default(),
-                trace["error"]
-                    .as_str()
-                    .map_or("ok".to_string(), |e| format!("failed: {e}"))
-            );
-            for step in trace["steps"].as_array().into_iter().flatten() {
-                let items = step["items"]
-                    .as_object()
-                    .map(|m| {
-                        let list: Vec<String> =
-                            m.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                        format!(" (items {})", list.join(", "))
-                    })
-                    .unwrap_or_default();
-                println!(
-                    "  {:<10} {:>8.3} s{items}",
-                    step["step"].as_str().unwrap_or_default(),
-                    step["elapsed_secs"].as_f64().unwrap_or_default()
-                );
-            }
-            for package in trace["load_info"]["packages"]
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
-                println!(
-                    "  package {}",
-                    package["load_id"].as_str().unwrap_or_default()
-                );
-                for (table, rows) in package["row_counts"].as_object().into_iter().flatten() {
-                    println!("    {table}: {rows} row(s)");
-                }
-                let changes = package["schema_changes"].as_array().map_or(0, Vec::len);
-                if changes > 0 {
-                    println!("    {changes} schema change(s)");
-                }
-                for w in package["warnings"].as_array().into_iter().flatten() {
-                    if w["warning"] == "contract_discarded" {
-                        println!(
-                            "    contract: {} row(s), {} value(s) discarded in {} ({}: {})",
-                            w["rows"],
-                            w["values"],
-                            w["table"].as_str().unwrap_or_default(),
-                            w["entity"].as_str().unwrap_or_default(),
-                            w["mode"].as_str().unwrap_or_default()
-                        );
-                    }
-                }
+            match pipeline.last_trace() {
+                None => println!("pipeline {name} has no recorded run"),
+                Some(trace) if json => println!("{}", secrets().redacted_json(&trace)),
+                Some(trace) => print!("{trace}"),
             }
             Ok(())
         }
@@ -652,68 +445,36 @@ fn pipeline_command(
                 None => {
                     let packages = pipeline.packages()?;
                     if json {
-                        let list: Vec<_> = packages
-                            .iter()
-                            .map(|(id, stage)| serde_json::json!({"load_id": id, "stage": stage}))
-                            .collect();
-                        println!("{}", serde_json::Value::Array(list));
+                        println!("{}", secrets().redacted_json(&packages));
                     } else {
-                        for (id, stage) in packages {
-                            println!("{id} {stage}");
+                        for package in packages {
+                            println!("{package}");
                         }
                     }
                 }
                 Some(id) => {
-                    let Some((manifest, stage)) = pipeline.package_manifest(&id)? else {
+                    let Some(package) = pipeline.package(&id)? else {
                         return Err(dltrs::Error::Config(format!(
                             "pipeline {name} has no package {id}; `dltrs pipeline {name} load-package` lists them"
                         ))
                         .into());
                     };
                     if json {
-                        println!(
-                            "{}",
-                            serde_json::json!({"load_id": id, "stage": stage, "manifest": manifest})
-                        );
+                        println!("{}", secrets().redacted_json(&package));
                     } else {
-                        println!("package {id}: {stage}");
-                        for table in manifest["tables"].as_array().into_iter().flatten() {
-                            println!(
-                                "  {}: {} row(s) in {} file(s)",
-                                table["name"].as_str().unwrap_or_default(),
-                                table["rows"],
-                                table["files"].as_array().map_or(0, Vec::len)
-                            );
-                        }
-                        for resource in manifest["resources"].as_array().into_iter().flatten() {
-                            println!(
-                                "  resource {}: {} item(s)",
-                                resource["name"].as_str().unwrap_or_default(),
-                                resource["items"]
-                            );
-                        }
+                        print!("{package}");
                     }
                 }
             }
             Ok(())
         }
         PipelineAction::FailedJobs => {
-            let error = pipeline
-                .last_trace()
-                .and_then(|t| t["error"].as_str().map(str::to_owned));
-            let pending = pipeline.pending_packages()?;
-            if error.is_none() && pending.is_empty() {
-                println!("pipeline {name}: nothing failed");
-                return Ok(());
-            }
-            if let Some(error) = error {
-                println!("last run failed: {error}");
-            }
-            for id in pending {
-                println!(
-                    "package {id} is not loaded; the next run retries it (or `dltrs pipeline {name} abort-packages`)"
-                );
-            }
+            print!("{}", pipeline.failed_jobs()?);
+            Ok(())
+        }
+        PipelineAction::RetryPackage { load_id } => {
+            pipeline.retry_package(&load_id)?;
+            println!("package {load_id} is back: the next run of {name} loads it");
             Ok(())
         }
         PipelineAction::Drop { resources, yes } => {
@@ -776,8 +537,8 @@ fn pipeline_command(
 }
 
 /// The pipeline `name` in `pipelines_dir` (or the default place), to inspect or change.
-fn open_pipeline(name: &str, pipelines_dir: Option<PathBuf>) -> Result<Pipeline> {
-    let mut builder = Pipeline::builder(name).secrets(secrets());
+fn open_pipeline(name: &str, pipelines_dir: Option<PathBuf>, wait: Duration) -> Result<Pipeline> {
+    let mut builder = Pipeline::builder(name).secrets(secrets()).lock_wait(wait);
     if let Some(dir) = pipelines_dir {
         builder = builder.pipelines_dir(dir);
     }
@@ -791,6 +552,13 @@ fn open_input(file: &Path, progress: &Progress) -> Result<filesystem::Input> {
     let location = filesystem::Location::parse(&text).map_err(anyhow::Error::msg)?;
     let client = HttpClient::new(HttpConfig::default(), Redactor::default());
     filesystem::open(&location, &client, progress).map_err(|e| anyhow::Error::msg(e.to_string()))
+}
+
+/// A flag's seconds as a duration; a negative or non-finite number is a usage error.
+fn seconds(flag: &str, value: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(value).map_err(|_| {
+        dltrs::Error::Config(format!("{flag} takes a number of seconds, not {value}")).into()
+    })
 }
 
 fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
@@ -811,7 +579,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             // the last guard: no secret the run read is ever printed
-            eprintln!("error: {}", secrets().redact(&one_paragraph(&err)));
+            eprintln!("error: {}", secrets().redact(&dltrs::report(err.as_ref())));
             let config = matches!(err.downcast_ref(), Some(dltrs::Error::Config(_)));
             ExitCode::from(if config { 2 } else { 1 })
         }
@@ -859,22 +627,6 @@ impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
     }
 }
 
-/// The error and its causes in one paragraph; a cause whose text the message already quotes
-/// (our errors include their source) is not repeated.
-fn one_paragraph(err: &anyhow::Error) -> String {
-    let mut text = String::new();
-    for cause in err.chain() {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            text.push_str(&part);
-        }
-    }
-    text
-}
-
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Load {
@@ -894,8 +646,13 @@ fn run(cli: Cli) -> Result<()> {
             alerts_webhook,
             json,
             quiet,
+            wait,
+            remove_nul,
         } => {
-            let mut builder = Pipeline::builder(&pipeline_name).secrets(secrets());
+            let mut builder = Pipeline::builder(&pipeline_name)
+                .secrets(secrets())
+                .lock_wait(seconds("--wait", wait)?)
+                .remove_nul(remove_nul);
             if let Some(dataset) = dataset_name {
                 builder = builder.dataset_name(dataset);
             }
@@ -947,6 +704,7 @@ fn run(cli: Cli) -> Result<()> {
             progress_interval,
             resources: only,
             quiet,
+            wait,
         } => {
             let mut declared = Declared::load(&file)?;
             declared.config = declared.config.with_secrets(secrets());
@@ -971,6 +729,7 @@ fn run(cli: Cli) -> Result<()> {
                 section.dataset_name = Some(dataset);
             }
             let mut pipeline = declared.pipeline()?;
+            pipeline.set_lock_wait(seconds("--wait", wait)?);
             let sinks = declared.alert_sinks();
             let mut resources = declared.resources()?;
             if !only.is_empty() {
@@ -1004,8 +763,16 @@ fn run(cli: Cli) -> Result<()> {
             list,
             pipelines_dir,
             destination,
+            wait,
             action,
-        } => pipeline_command(name, list, pipelines_dir, destination, action),
+        } => pipeline_command(
+            name,
+            list,
+            pipelines_dir,
+            destination,
+            seconds("--wait", wait)?,
+            action,
+        ),
         Command::Schema { action } => match action {
             SchemaAction::Export {
                 pipeline_name,
@@ -1013,7 +780,7 @@ fn run(cli: Cli) -> Result<()> {
                 format,
                 output,
             } => {
-                let pipeline = open_pipeline(&pipeline_name, pipelines_dir)?;
+                let pipeline = open_pipeline(&pipeline_name, pipelines_dir, Duration::ZERO)?;
                 let schema = pipeline.schema()?;
                 if schema.tables.values().all(|t| t.name.starts_with("_dlt")) {
                     return Err(dltrs::Error::Config(format!(
@@ -1045,15 +812,14 @@ fn run(cli: Cli) -> Result<()> {
             } => {
                 let text = std::fs::read_to_string(&file)
                     .with_context(|| format!("cannot read {}", file.display()))?;
-                let parsed = if text.trim_start().starts_with('{') {
-                    Schema::from_json(&text)
-                } else {
-                    Schema::from_yaml(&text)
-                };
-                let schema = parsed.map_err(|e| {
-                    dltrs::Error::Config(format!("{} is not a dlt schema: {e}", file.display()))
+                let schema = Schema::parse(&text).map_err(|e| {
+                    dltrs::Error::Config(format!(
+                        "{} is not a dlt schema: {}",
+                        file.display(),
+                        dltrs::report(&e)
+                    ))
                 })?;
-                let mut pipeline = open_pipeline(&pipeline_name, pipelines_dir)?;
+                let mut pipeline = open_pipeline(&pipeline_name, pipelines_dir, Duration::ZERO)?;
                 let tables = schema.data_tables().count();
                 pipeline.import_schema(schema)?;
                 println!(
@@ -1073,92 +839,24 @@ fn run(cli: Cli) -> Result<()> {
             json,
         } => {
             let input = open_input(&file, &Progress::new())?;
-            let mut reader = input.reader;
-            let source = input.name;
-            let mut normalizer = RelationalNormalizer::new(Schema::new(&table), load_id());
             let hints = TableHints {
                 write_disposition: Some(write_disposition),
                 primary_key,
                 max_nesting: max_table_nesting,
                 ..TableHints::default()
             };
-            let table = normalizer.apply_hints(&table, &hints);
-            let mut rows: std::collections::BTreeMap<String, usize> = Default::default();
-            let mut changes = Vec::new();
-            let mut warnings = Vec::new();
-            let mut line = Vec::new();
-            let mut line_no = 0u64;
-            loop {
-                line.clear();
-                let n = reader
-                    .read_until(b'\n', &mut line)
-                    .with_context(|| format!("reading {source}"))?;
-                if n == 0 {
-                    break;
-                }
-                line_no += 1;
-                if line.iter().all(u8::is_ascii_whitespace) {
-                    continue;
-                }
-                normalizer
-                    .push_json(&table, &line)
-                    .with_context(|| format!("{source}, line {line_no}"))?;
-                if normalizer.buffered_rows() >= FLUSH_ROWS {
-                    collect(&mut normalizer, &mut rows, &mut changes, &mut warnings)?;
-                }
-            }
-            collect(&mut normalizer, &mut rows, &mut changes, &mut warnings)?;
-            let mut schema = normalizer.into_schema();
-            schema.bump_version();
+            let preview =
+                dltrs::preview::normalize_preview(input.reader, &input.name, &table, &hints)?;
             if let Some(path) = export_schema {
-                std::fs::write(&path, schema.to_yaml()?)
-                    .with_context(|| format!("writing {}", path.display()))?;
+                std::fs::write(&path, preview.schema.to_yaml()?)
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
             if json {
-                let summary = serde_json::json!({
-                    "rows": rows,
-                    "schema_changes": changes,
-                    "warnings": warnings,
-                    "schema_version": schema.version,
-                    "schema_version_hash": schema.version_hash,
-                });
-                println!("{}", serde_json::to_string_pretty(&summary)?);
+                println!("{}", serde_json::to_string_pretty(&preview)?);
             } else {
-                println!("normalized {line_no} lines of {source}");
-                for (table, count) in &rows {
-                    println!("  {table}: {count} rows");
-                }
-                for change in &changes {
-                    println!("  schema: {change}");
-                }
-                for warning in &warnings {
-                    println!("  warning: {}", serde_json::to_string(warning)?);
-                }
+                print!("{preview}");
             }
             Ok(())
         }
     }
-}
-
-fn collect(
-    normalizer: &mut RelationalNormalizer,
-    rows: &mut std::collections::BTreeMap<String, usize>,
-    changes: &mut Vec<dltrs::SchemaChange>,
-    warnings: &mut Vec<dltrs::NormalizeWarning>,
-) -> Result<()> {
-    let chunk = normalizer.flush()?;
-    for batch in chunk.batches {
-        *rows.entry(batch.table).or_default() += batch.batch.num_rows();
-    }
-    changes.extend(chunk.changes);
-    warnings.extend(chunk.warnings);
-    Ok(())
-}
-
-/// dlt's load id: the current Unix time as a decimal string.
-fn load_id() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    format!("{}.{:06}", now.as_secs(), now.subsec_micros())
 }

@@ -104,6 +104,7 @@ fn normalize_package(bencher: divan::Bencher) {
                 "1700000000.1",
                 Schema::new("rides"),
                 Box::new(dltrs_core::SnakeCase::new()),
+                dltrs_core::NulPolicy::Keep,
                 &dltrs_core::progress::Progress::new(),
             )
             .unwrap();

@@ -73,6 +73,9 @@ pub struct Capabilities {
     pub max_identifier_length: Option<usize>,
     /// The package file format it loads best.
     pub preferred_file_format: FileFormat,
+    /// Whether text and JSON values may hold a NUL character (PostgreSQL's may not: the
+    /// pipeline then refuses or removes them at normalize, see [`crate::NulPolicy`]).
+    pub stores_nul: bool,
 }
 
 impl Capabilities {
@@ -90,6 +93,7 @@ impl Capabilities {
             atomicity: Atomicity::Transactional,
             max_identifier_length,
             preferred_file_format: FileFormat::ArrowIpc,
+            stores_nul: true,
         }
     }
 
@@ -144,7 +148,7 @@ pub struct LoadContext<'a> {
 #[non_exhaustive]
 pub enum DestinationError {
     /// The destination could not be opened.
-    #[error("cannot open destination {location}: {source}")]
+    #[error("cannot open destination {location}")]
     Connect {
         /// Where (no secrets).
         location: String,
@@ -153,16 +157,81 @@ pub enum DestinationError {
         source: BoxError,
     },
     /// A package could not be applied; the transaction was rolled back.
-    #[error("load package {load_id} failed at table `{table}` and was rolled back: {source}")]
+    #[error("load package {load_id} failed at table `{table}` and was rolled back")]
     Load {
         /// The package.
         load_id: String,
         /// The table being written, or the step (`_dlt_loads`, `schema`).
         table: String,
+        /// Whether loading it again can succeed without a change.
+        failure: Failure,
         /// Why.
         #[source]
         source: BoxError,
     },
+}
+
+impl DestinationError {
+    /// Whether loading the package again fails the same way until someone changes the data
+    /// or the destination: the pipeline sets such a package aside instead of retrying it.
+    pub fn is_terminal(&self) -> bool {
+        matches!(
+            self,
+            DestinationError::Load {
+                failure: Failure::Terminal,
+                ..
+            }
+        )
+    }
+}
+
+/// How a load failed, as the destination classifies its errors (dlt's transient and
+/// terminal exceptions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The next attempt may succeed as it is: the connection was refused or lost, a lock
+    /// or serialization conflict, a timeout, a full disk, a package file that could not be
+    /// read. The package stays pending and the next run retries it.
+    Transient,
+    /// The destination refuses the package itself: a constraint or type error, an invalid
+    /// value, a column that cannot be created. Retrying cannot help until the cause is fixed.
+    Terminal,
+}
+
+/// An error a database driver reported, with its classification: what a
+/// [`crate::sql::SqlClient`] returns when the driver's own error type does not say (its text
+/// holds the driver's message and causes).
+#[derive(Debug)]
+pub struct ClassifiedError {
+    /// The driver's message and its causes.
+    pub message: String,
+    /// Whether a retry can succeed.
+    pub failure: Failure,
+}
+
+impl std::fmt::Display for ClassifiedError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ClassifiedError {}
+
+/// The classification of an error of a load: a [`ClassifiedError`] in its chain says; an
+/// I/O error (a package file, a socket) is transient; anything else a database reported is
+/// terminal.
+pub fn classify(error: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut cause = Some(error);
+    while let Some(err) = cause {
+        if let Some(classified) = err.downcast_ref::<ClassifiedError>() {
+            return classified.failure;
+        }
+        if err.is::<std::io::Error>() || err.is::<crate::PackageError>() {
+            return Failure::Transient;
+        }
+        cause = err.source();
+    }
+    Failure::Terminal
 }
 
 /// What a destination holds of a pipeline, for a working directory that was lost.

@@ -4,12 +4,32 @@ use crate::json::JsonError;
 use crate::schema::ContractEntity;
 use crate::types::DataType;
 
+/// An error and its causes on one line, outermost first, joined by `: `: how an error is
+/// shown to a user (the CLI, `trace.json`, Python exceptions). Our errors keep their cause
+/// out of their own message ([`std::error::Error::source`] holds it), so each cause appears
+/// once; a driver's error that repeats its own cause is not repeated again.
+pub fn report(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut last = text.clone();
+    let mut cause = err.source();
+    while let Some(err) = cause {
+        let part = err.to_string();
+        if !part.is_empty() && !last.contains(&part) {
+            text.push_str(": ");
+            text.push_str(&part);
+        }
+        last = part;
+        cause = err.source();
+    }
+    text
+}
+
 /// A schema could not be read or written.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SchemaError {
     /// The stored JSON is not a dlt schema.
-    #[error("cannot read schema JSON: {0}")]
+    #[error("cannot read schema JSON")]
     Parse(#[source] serde_json::Error),
     /// The YAML is not a dlt schema.
     #[error("cannot read or write schema YAML: {0}")]
@@ -28,11 +48,11 @@ pub enum SchemaError {
 #[non_exhaustive]
 pub enum NormalizeError {
     /// The item is not valid JSON.
-    #[error("table `{table}`, item {item}: invalid JSON: {source}")]
+    #[error("table `{table}`, item {item}: invalid JSON")]
     InvalidJson {
         /// Root table the item was for.
         table: String,
-        /// 0-based position of the item among all items pushed to the normalizer.
+        /// 1-based position of the item among its resource's items.
         item: u64,
         /// What is wrong and where.
         #[source]
@@ -48,7 +68,39 @@ pub enum NormalizeError {
         table: String,
         /// Column name.
         column: String,
-        /// 0-based position of the item among all items pushed to the normalizer.
+        /// 1-based position of the item among its resource's items.
+        item: u64,
+    },
+    /// A text or JSON value holds a NUL character the destination cannot store.
+    #[error(
+        "table `{table}`, item {item}: column `{column}` holds a NUL character (\\0 or \\u0000), \
+         which the destination cannot store in text or JSON: remove it from the data, or let \
+         dltrs remove such characters (`--remove-nul`, or `remove_nul = true` in [pipeline])"
+    )]
+    NulCharacter {
+        /// The table.
+        table: String,
+        /// The column.
+        column: String,
+        /// 1-based position of the item among its resource's items.
+        item: u64,
+    },
+    /// An item of a merge table lacks a primary or merge key value.
+    #[error(
+        "table `{table}`, item {item}: the {key} column `{column}` {}; a merge needs it in every \
+         item: fix the data, or declare the {key} the items have",
+        if *null { "is null" } else { "is missing" }
+    )]
+    MissingKey {
+        /// The root table.
+        table: String,
+        /// The key column.
+        column: String,
+        /// `primary key` or `merge key`.
+        key: &'static str,
+        /// True when the value is null, false when the item has none.
+        null: bool,
+        /// 1-based position of the item among its resource's items.
         item: u64,
     },
     /// A value fits neither the column's type nor its variant column's type.
@@ -66,7 +118,7 @@ pub enum NormalizeError {
         data_type: DataType,
         /// The value, truncated.
         value: String,
-        /// 0-based position of the item among all items pushed to the normalizer.
+        /// 1-based position of the item among its resource's items.
         item: u64,
     },
     /// The schema contract freezes the schema change this item needs.
@@ -86,22 +138,24 @@ pub enum NormalizeError {
         entity: ContractEntity,
         /// The value, truncated.
         value: Option<String>,
-        /// 0-based position of the item among all items pushed to the normalizer.
+        /// 1-based position of the item among its resource's items.
         item: u64,
     },
     /// The contract left the item out (internal: the normalizer counts it and goes on).
     #[error("discarded by the schema contract")]
     Discarded(Box<crate::normalize::NormalizeWarning>),
     /// A row of an Arrow source holds a value dltrs cannot normalize.
-    #[error("table `{table}`: {reason}; cast the column to a supported type")]
+    #[error("table `{table}`, item {item}: {reason}; cast the column to a supported type")]
     Unsupported {
         /// Root table the row was for.
         table: String,
+        /// 1-based position of the row among its resource's items.
+        item: u64,
         /// Which column and type.
         reason: String,
     },
     /// The buffered rows could not be assembled into an Arrow batch (a dltrs bug).
-    #[error("internal error building the batch of table `{table}` (please report): {source}")]
+    #[error("internal error building the batch of table `{table}` (please report)")]
     Batch {
         /// Table being flushed.
         table: String,
@@ -116,7 +170,7 @@ pub enum NormalizeError {
 #[non_exhaustive]
 pub enum PackageError {
     /// A file or directory of the working directory could not be used.
-    #[error("{}: {source}", path.display())]
+    #[error("{}{}", path.display(), disk_full_hint(source))]
     Io {
         /// The file or directory.
         path: std::path::PathBuf,
@@ -126,8 +180,7 @@ pub enum PackageError {
     },
     /// A package manifest or stored schema is not what dltrs wrote.
     #[error(
-        "{}: unreadable package file ({source}); the package is damaged: delete its directory \
-         to drop it",
+        "{}: unreadable package file (the package is damaged: delete its directory to drop it)",
         path.display()
     )]
     Manifest {
@@ -138,7 +191,7 @@ pub enum PackageError {
         source: serde_json::Error,
     },
     /// An Arrow file of a package could not be written or read.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Arrow {
         /// The file.
         path: std::path::PathBuf,
@@ -147,20 +200,18 @@ pub enum PackageError {
         source: arrow_schema::ArrowError,
     },
     /// An item of the package could not be normalized.
-    #[error("load package {load_id}, resource `{resource}`, item {item}: {source}")]
+    #[error("load package {load_id}, resource `{resource}`")]
     Normalize {
         /// The package.
         load_id: String,
         /// The resource the item came from.
         resource: String,
-        /// 1-based position of the item among the resource's items in the package.
-        item: u64,
         /// Why.
         #[source]
         source: Box<NormalizeError>,
     },
     /// Normalized rows could not be assembled into Arrow batches (a dltrs bug).
-    #[error("load package {load_id}: {source}")]
+    #[error("load package {load_id}")]
     Flush {
         /// The package.
         load_id: String,
@@ -168,9 +219,36 @@ pub enum PackageError {
         #[source]
         source: Box<NormalizeError>,
     },
+    /// Another run holds the working directory.
+    #[error(
+        "the pipeline is busy: another run holds {} ({holder}); nothing was done. Wait for it \
+         to end, or let this run wait for it (`--wait SECONDS`)",
+        path.display()
+    )]
+    Busy {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// Who holds it, as the holder wrote it.
+        holder: String,
+    },
+    /// A worker thread of the package writer panicked (a dltrs bug).
+    #[error("internal error: {0} (please report)")]
+    Internal(String),
     /// An item was written before any resource was started (a dltrs bug).
     #[error("internal error: item written to a package before its resource (please report)")]
     NoResource,
+}
+
+/// What to do when a write failed for want of space: nothing of the step was kept.
+fn disk_full_hint(error: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind;
+    match error.kind() {
+        ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded => {
+            " (the disk is full or a file size limit was reached: nothing of this step was \
+             kept; free space, then run again and the next run finishes the work)"
+        }
+        _ => "",
+    }
 }
 
 impl PackageError {

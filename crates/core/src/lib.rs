@@ -28,10 +28,12 @@ pub mod sql;
 pub mod state;
 pub mod types;
 
-pub use error::{NormalizeError, PackageError, SchemaError};
+pub use error::{NormalizeError, PackageError, SchemaError, report};
 pub use json::Item;
 pub use naming::{NamingConvention, SnakeCase};
-pub use normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer, TableBatch};
+pub use normalize::{
+    NormalizeWarning, NormalizedChunk, NulPolicy, RelationalNormalizer, TableBatch,
+};
 pub use schema::{
     Column, ContractEntity, ContractMode, Schema, SchemaChange, SchemaContract, Table, TableHints,
     WriteDisposition,

@@ -107,6 +107,17 @@ impl PipelineState {
         true
     }
 
+    /// The resources of source `schema_name` that keep a state (an incremental cursor, ...).
+    pub fn resources_with_state(&self, schema_name: &str) -> Vec<String> {
+        self.0
+            .get("sources")
+            .and_then(|s| s.get(schema_name))
+            .and_then(|s| s.get("resources"))
+            .and_then(Value::as_object)
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// A value of the `_local` section (never sent to the destination).
     pub fn local(&self, key: &str) -> Option<&Value> {
         self.0.get("_local").and_then(|l| l.get(key))

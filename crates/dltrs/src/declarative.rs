@@ -55,6 +55,10 @@ pub struct PipelineSection {
     /// Where schema evolution alerts go (`jsonl = "alerts.jsonl"`, `webhook = "https://..."`).
     #[serde(default)]
     pub alerts: Option<crate::alerts::AlertSinks>,
+    /// Remove NUL characters a destination cannot store (PostgreSQL) instead of failing the
+    /// item ([`crate::PipelineBuilder::remove_nul`]).
+    #[serde(default)]
+    pub remove_nul: bool,
 }
 
 /// `[sources.<name>]`: a type, the contract of its resources, and the rest of its keys as
@@ -435,7 +439,7 @@ impl Declared {
         if let Some(contract) = section.schema_contract {
             builder = builder.schema_contract(contract);
         }
-        builder.build()
+        builder.remove_nul(section.remove_nul).build()
     }
 
     /// Where schema alerts go (paths taken from the file's directory): the environment's

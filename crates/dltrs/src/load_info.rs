@@ -6,10 +6,10 @@ use dltrs_core::SchemaChange;
 use dltrs_core::normalize::NormalizeWarning;
 use dltrs_core::schema::ContractEntity;
 use indexmap::IndexMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a run (or a load step) did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadInfo {
     /// Pipeline name.
     pub pipeline_name: String,
@@ -26,12 +26,12 @@ pub struct LoadInfo {
     /// Seconds the call took.
     pub elapsed_secs: f64,
     /// What was restored from the destination because the working directory was missing.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restored: Option<String>,
 }
 
 /// One load package.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PackageInfo {
     /// Load id.
     pub load_id: String,
@@ -50,7 +50,7 @@ pub struct PackageInfo {
 }
 
 /// How a package ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PackageStatus {
     /// Applied by this run.
@@ -60,7 +60,7 @@ pub enum PackageStatus {
 }
 
 /// One table's data in a package.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobInfo {
     /// Table name.
     pub table: String,
@@ -136,6 +136,14 @@ impl fmt::Display for LoadInfo {
             }
             for warning in &package.warnings {
                 match warning {
+                    NormalizeWarning::NulRemoved {
+                        table,
+                        column,
+                        values,
+                    } => writeln!(
+                        f,
+                        "  warning: NUL characters removed from {values} value(s) of {table}.{column}"
+                    )?,
                     NormalizeWarning::NullOnlyColumn { table, column } => writeln!(
                         f,
                         "  warning: column {table}.{column} received only nulls and was not created"

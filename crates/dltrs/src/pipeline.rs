@@ -11,19 +11,21 @@
 //! normalizes and loads the new data.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use dltrs_core::PackageError;
-use dltrs_core::destination::{Destination, LoadContext, LoadOutcome};
+use dltrs_core::destination::{Destination, DestinationError, LoadContext, LoadOutcome};
 use dltrs_core::package::{
-    ExtractWriter, NormalizedPackage, Stage, WorkingDir, new_load_id, normalize, write_atomic,
+    ExtractWriter, NormalizedPackage, PackageFailure, RunLock, Stage, WorkingDir, new_load_id,
+    normalize, write_atomic,
 };
 use dltrs_core::schema::{Schema, SchemaContract};
 use dltrs_core::state::PipelineState;
+use dltrs_core::{NulPolicy, PackageError};
 use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::incremental::Decision;
+use crate::inspect::{PackageManifest, PackageReport, PackageSummary};
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 use crate::progress::{Progress, Stage as RunStage};
 use crate::resource::{Items, Pulled, Resource};
@@ -43,6 +45,8 @@ pub struct PipelineBuilder {
     schema_contract: Option<SchemaContract>,
     progress: Option<Progress>,
     secrets: Option<Secrets>,
+    lock_wait: Duration,
+    remove_nul: bool,
 }
 
 impl PipelineBuilder {
@@ -88,8 +92,24 @@ impl PipelineBuilder {
         self
     }
 
-    /// Opens the pipeline's working directory (creating it) and drops unfinished writes of a
-    /// killed run.
+    /// How long a run (and each command that changes the pipeline) waits for another run of
+    /// the same pipeline to end before it fails as busy; none by default. One run of a
+    /// pipeline at a time: see [`Pipeline::run`].
+    pub fn lock_wait(mut self, wait: Duration) -> Self {
+        self.lock_wait = wait;
+        self
+    }
+
+    /// Removes NUL characters (`\0`) from text and JSON values for a destination that cannot
+    /// store them (PostgreSQL), counting them in the load info's warnings, instead of failing
+    /// the item at normalize (the default, which names it).
+    pub fn remove_nul(mut self, remove: bool) -> Self {
+        self.remove_nul = remove;
+        self
+    }
+
+    /// Opens the pipeline's working directory (creating it). Nothing is locked yet: a run
+    /// takes the working directory when it starts.
     pub fn build(self) -> Result<Pipeline> {
         if self.name.trim().is_empty() {
             return Err(Error::Config("the pipeline name is empty".into()));
@@ -120,6 +140,9 @@ impl PipelineBuilder {
             schema_contract: self.schema_contract.unwrap_or_default(),
             progress: self.progress.unwrap_or_default(),
             secrets: self.secrets.unwrap_or_default(),
+            lock_wait: self.lock_wait,
+            remove_nul: self.remove_nul,
+            lock: None,
         })
     }
 }
@@ -159,6 +182,12 @@ pub struct Pipeline {
     progress: Progress,
     /// What it masks in what it shows.
     secrets: Secrets,
+    /// How long a run waits for another run of the pipeline to end.
+    lock_wait: Duration,
+    /// Remove NUL characters a destination cannot store instead of refusing the item.
+    remove_nul: bool,
+    /// The working directory's lock while a run (or a command that writes) holds it.
+    lock: Option<RunLock>,
 }
 
 /// What [`Pipeline::extract`] wrote.
@@ -181,7 +210,15 @@ impl Pipeline {
             schema_contract: None,
             progress: None,
             secrets: None,
+            lock_wait: Duration::ZERO,
+            remove_nul: false,
         }
+    }
+
+    /// How long a run waits for another run of the pipeline to end (see
+    /// [`PipelineBuilder::lock_wait`]).
+    pub fn set_lock_wait(&mut self, wait: Duration) {
+        self.lock_wait = wait;
     }
 
     /// The counters the pipeline's runs count into.
@@ -225,14 +262,14 @@ impl Pipeline {
         match std::fs::read_to_string(&path) {
             Ok(text) => Schema::from_json(&text).map_err(|e| Error::Stored {
                 path,
-                message: e.to_string(),
+                message: crate::report(&e),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 Ok(Schema::new(self.schema_name()))
             }
             Err(e) => Err(Error::Stored {
                 path,
-                message: e.to_string(),
+                message: crate::report(&e),
             }),
         }
     }
@@ -240,8 +277,12 @@ impl Pipeline {
     /// Makes `schema` the pipeline's schema (a reviewed, pinned schema from
     /// `dltrs schema export`): its tables count as existing for schema contracts, so with
     /// `freeze` the schema is a data contract that only it defines. Refused while packages are
-    /// pending.
-    pub fn import_schema(&mut self, mut schema: Schema) -> Result<()> {
+    /// pending. Takes the run lock.
+    pub fn import_schema(&mut self, schema: Schema) -> Result<()> {
+        self.locked(|p| p.import_schema_locked(schema))
+    }
+
+    fn import_schema_locked(&mut self, mut schema: Schema) -> Result<()> {
         if !self.pending_packages()?.is_empty() {
             return Err(Error::Config(format!(
                 "pipeline {} has packages not yet loaded; run it to finish them before importing a schema",
@@ -278,14 +319,14 @@ impl Pipeline {
                         self.name
                     ),
                 };
-                let bytes = std::fs::read(&path).map_err(|e| damaged(e.to_string()))?;
+                let bytes = std::fs::read(&path).map_err(|e| damaged(crate::report(&e)))?;
                 let manifest: Value =
-                    serde_json::from_slice(&bytes).map_err(|e| damaged(e.to_string()))?;
+                    serde_json::from_slice(&bytes).map_err(|e| damaged(crate::report(&e)))?;
                 let pending = match manifest.get("pipeline_state") {
                     None | Some(Value::Null) => None,
                     Some(doc) => Some(
                         serde_json::from_value::<PipelineState>(doc.clone())
-                            .map_err(|e| damaged(e.to_string()))?,
+                            .map_err(|e| damaged(crate::report(&e)))?,
                     ),
                 };
                 if let Some(pending) = pending
@@ -304,7 +345,7 @@ impl Pipeline {
         match std::fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| Error::Stored {
                 path,
-                message: e.to_string(),
+                message: crate::report(&e),
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(PipelineState::new(
                 &self.name,
@@ -315,7 +356,7 @@ impl Pipeline {
             )),
             Err(e) => Err(Error::Stored {
                 path,
-                message: e.to_string(),
+                message: crate::report(&e),
             }),
         }
     }
@@ -323,7 +364,7 @@ impl Pipeline {
     fn save_state(&self, state: &PipelineState) -> Result<()> {
         let text = serde_json::to_vec_pretty(state).map_err(|e| Error::Stored {
             path: self.wd.state_path(),
-            message: e.to_string(),
+            message: crate::report(&e),
         })?;
         Ok(write_atomic(&self.wd.state_path(), &text)?)
     }
@@ -333,6 +374,10 @@ impl Pipeline {
     /// extract continues where the last load stopped. Returns what was restored. `run` and
     /// `extract` call it.
     pub fn restore_from_destination(&mut self) -> Result<Option<String>> {
+        self.locked(Self::restore_locked)
+    }
+
+    fn restore_locked(&mut self) -> Result<Option<String>> {
         let schema_path = self.wd.schema_path(self.schema_name());
         if self.wd.state_path().exists()
             || schema_path.exists()
@@ -354,7 +399,10 @@ impl Pipeline {
         if let Some(text) = &restored.schema {
             let schema: Schema = serde_json::from_str(text).map_err(|e| Error::Stored {
                 path: schema_path.clone(),
-                message: format!("the schema stored in the destination cannot be read: {e}"),
+                message: format!(
+                    "the schema stored in the destination cannot be read: {}",
+                    crate::report(&e)
+                ),
             })?;
             write_atomic(&schema_path, text.as_bytes())?;
             parts.push(format!(
@@ -381,6 +429,85 @@ impl Pipeline {
         Ok(Some(note))
     }
 
+    /// Packages the destination refused for good ([`Stage::Failed`]), oldest first, with
+    /// why; they are not retried until [`Pipeline::retry_package`] puts them back.
+    pub fn failed_packages(&self) -> Result<Vec<(String, Option<PackageFailure>)>> {
+        Ok(self
+            .wd
+            .packages_in(Stage::Failed)?
+            .into_iter()
+            .map(|id| {
+                let failure = self.wd.failure(&id);
+                (id, failure)
+            })
+            .collect())
+    }
+
+    /// Puts failed package `load_id` back to be loaded by the next run, once the cause is
+    /// fixed. Its pipeline state goes with it only if no later load has stored a state since
+    /// (the later runs extracted from the state before it, so its state would move a cursor
+    /// back); its rows load either way. Takes the run lock.
+    pub fn retry_package(&mut self, load_id: &str) -> Result<()> {
+        self.locked(|p| p.retry_locked(load_id))
+    }
+
+    fn retry_locked(&mut self, load_id: &str) -> Result<()> {
+        let dir = self.wd.package_dir(Stage::Failed, load_id);
+        if !dir.is_dir() {
+            return Err(Error::Config(format!(
+                "pipeline {} has no failed package {load_id}; `dltrs pipeline {} failed-jobs` lists them",
+                self.name, self.name
+            )));
+        }
+        let path = dir.join("manifest.json");
+        let bytes = std::fs::read(&path).map_err(|source| PackageError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let mut manifest: dltrs_core::package::NormalizedManifest = serde_json::from_slice(&bytes)
+            .map_err(|source| PackageError::Manifest {
+                path: path.clone(),
+                source,
+            })?;
+        // the newest state of the working directory and the pending packages
+        let stored = self.state()?.version();
+        let stale = manifest
+            .pipeline_state
+            .as_ref()
+            .is_some_and(|state| state.version() <= stored);
+        if stale {
+            manifest.state = None;
+            manifest.pipeline_state = None;
+            let text =
+                serde_json::to_vec_pretty(&manifest).map_err(|source| PackageError::Manifest {
+                    path: path.clone(),
+                    source,
+                })?;
+            write_atomic(&path, &text)?;
+        }
+        let failure = dir.join("failure.json");
+        std::fs::remove_file(&failure).map_err(|source| PackageError::Io {
+            path: failure.clone(),
+            source,
+        })?;
+        self.wd.advance(load_id, Stage::Failed, Stage::Normalized)?;
+        Ok(())
+    }
+
+    /// Runs `f` holding the working directory's lock: taken here unless the caller holds it
+    /// already (a run's steps), released after. A second process (or a second pipeline
+    /// object of the same name) waits up to the builder's `lock_wait`, then fails as busy
+    /// with nothing done.
+    fn locked<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        if self.lock.is_some() {
+            return f(self);
+        }
+        self.lock = Some(self.wd.lock(self.lock_wait)?);
+        let result = f(self);
+        self.lock = None;
+        result
+    }
+
     /// Packages an interrupted run left behind (extracted or normalized, not loaded).
     pub fn pending_packages(&self) -> Result<Vec<String>> {
         let mut ids = self.wd.packages_in(Stage::Extracted)?;
@@ -391,6 +518,10 @@ impl Pipeline {
     /// Extract, normalize and load `resources`. Packages left by an interrupted run are
     /// finished first and reported as resumed in the [`LoadInfo`].
     pub fn run(&mut self, resources: impl IntoIterator<Item = Resource>) -> Result<LoadInfo> {
+        self.locked(|p| p.run_locked(resources))
+    }
+
+    fn run_locked(&mut self, resources: impl IntoIterator<Item = Resource>) -> Result<LoadInfo> {
         let started = Instant::now();
         let started_at = crate::trace::now();
         let mut steps = Vec::new();
@@ -402,7 +533,7 @@ impl Pipeline {
             elapsed_secs: started.elapsed().as_secs_f64(),
             steps,
             load_info: result.as_ref().ok().cloned(),
-            error: result.as_ref().err().map(ToString::to_string),
+            error: result.as_ref().err().map(|e| crate::report(e)),
         };
         // the run's outcome stands whether or not its record could be written
         let text = self.secrets.redacted_json(&trace);
@@ -449,37 +580,42 @@ impl Pipeline {
             .map(str::to_owned)
     }
 
-    /// The packages of the working directory by stage: `extracted` and `normalized` are
-    /// pending, `loaded` are kept as a record (manifest and schema).
-    pub fn packages(&self) -> Result<Vec<(String, &'static str)>> {
+    /// The packages of the working directory, loaded first (kept as a record: manifest and
+    /// schema), then the pending ones: normalized, then extracted.
+    pub fn packages(&self) -> Result<Vec<PackageSummary>> {
         let mut out = Vec::new();
-        for (stage, name) in [
-            (Stage::Loaded, "loaded"),
-            (Stage::Normalized, "normalized"),
-            (Stage::Extracted, "extracted"),
-        ] {
-            for id in self.wd.packages_in(stage)? {
-                out.push((id, name));
+        for stage in Stage::ALL.into_iter().rev() {
+            for load_id in self.wd.packages_in(stage)? {
+                out.push(PackageSummary { load_id, stage });
             }
         }
         Ok(out)
     }
 
-    /// The manifest of package `load_id`, in whatever stage it is.
-    pub fn package_manifest(&self, load_id: &str) -> Result<Option<(Value, &'static str)>> {
-        for (stage, name) in [
-            (Stage::Loaded, "loaded"),
-            (Stage::Normalized, "normalized"),
-            (Stage::Extracted, "extracted"),
-        ] {
+    /// Package `load_id` with its manifest, in whatever stage it is.
+    pub fn package(&self, load_id: &str) -> Result<Option<PackageReport>> {
+        for stage in Stage::ALL.into_iter().rev() {
             let path = self.wd.package_dir(stage, load_id).join("manifest.json");
-            if let Ok(bytes) = std::fs::read(&path) {
-                let manifest = serde_json::from_slice(&bytes).map_err(|e| Error::Stored {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-                return Ok(Some((manifest, name)));
-            }
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            let damaged = |e: serde_json::Error| Error::Stored {
+                path: path.clone(),
+                message: format!("not a package manifest: {e}"),
+            };
+            let manifest = match stage {
+                Stage::Extracted => {
+                    PackageManifest::Extracted(serde_json::from_slice(&bytes).map_err(damaged)?)
+                }
+                Stage::Normalized | Stage::Loaded | Stage::Failed => {
+                    PackageManifest::Normalized(serde_json::from_slice(&bytes).map_err(damaged)?)
+                }
+            };
+            return Ok(Some(PackageReport {
+                load_id: load_id.to_owned(),
+                stage,
+                manifest,
+            }));
         }
         Ok(None)
     }
@@ -488,6 +624,10 @@ impl Pipeline {
     /// and the schema, and their state, in one package loaded in one transaction, so the
     /// destination never keeps a state for data it no longer has. Returns the dropped tables.
     pub fn drop_resources(&mut self, names: &[String]) -> Result<Vec<String>> {
+        self.locked(|p| p.drop_locked(names))
+    }
+
+    fn drop_locked(&mut self, names: &[String]) -> Result<Vec<String>> {
         if !self.pending_packages()?.is_empty() {
             return Err(Error::Config(format!(
                 "pipeline {} has packages not yet loaded: run it to load them, or abort them, before dropping",
@@ -596,7 +736,7 @@ impl Pipeline {
         if force || extracted != state.version_hash() {
             let row = state.to_row().map_err(|e| Error::Stored {
                 path: self.wd.state_path(),
-                message: e.to_string(),
+                message: crate::report(&e),
             })?;
             writer.set_state(row);
             let hash = state.version_hash().unwrap_or_default().to_string();
@@ -609,8 +749,12 @@ impl Pipeline {
     /// Deletes the packages not yet loaded, returning their ids: their data is dropped, and
     /// the state they carried with it.
     pub fn abort_packages(&mut self) -> Result<Vec<String>> {
+        self.locked(Self::abort_locked)
+    }
+
+    fn abort_locked(&mut self) -> Result<Vec<String>> {
         let mut aborted = Vec::new();
-        for stage in [Stage::Extracted, Stage::Normalized] {
+        for stage in [Stage::Extracted, Stage::Normalized, Stage::Failed] {
             for id in self.wd.packages_in(stage)? {
                 self.wd.delete(stage, &id)?;
                 aborted.push(id);
@@ -622,6 +766,10 @@ impl Pipeline {
     /// Drops the working directory's state and schema and restores both from the
     /// destination (dlt's `pipeline sync`). Refused while packages are pending.
     pub fn sync(&mut self) -> Result<Option<String>> {
+        self.locked(Self::sync_locked)
+    }
+
+    fn sync_locked(&mut self) -> Result<Option<String>> {
         if !self.pending_packages()?.is_empty() {
             return Err(Error::Config(format!(
                 "pipeline {} has packages not yet loaded: run it to load them, or abort them, before syncing",
@@ -638,7 +786,7 @@ impl Pipeline {
                 Err(e) => {
                     return Err(Error::Stored {
                         path,
-                        message: e.to_string(),
+                        message: crate::report(&e),
                     });
                 }
             }
@@ -647,9 +795,8 @@ impl Pipeline {
     }
 
     /// The record of the last run (`trace.json`), if there is one.
-    pub fn last_trace(&self) -> Option<Value> {
-        let text = std::fs::read(self.wd.path().join("trace.json")).ok()?;
-        serde_json::from_slice(&text).ok()
+    pub fn last_trace(&self) -> Option<Trace> {
+        Trace::read(&self.wd.path().join("trace.json"))
     }
 
     fn run_steps(
@@ -661,7 +808,7 @@ impl Pipeline {
         let mut step =
             |name: &'static str, since: Instant, items: Option<IndexMap<String, u64>>| {
                 steps.push(StepTrace {
-                    step: name,
+                    step: name.to_owned(),
                     elapsed_secs: since.elapsed().as_secs_f64(),
                     items,
                 });
@@ -702,7 +849,7 @@ impl Pipeline {
                     self.wd.delete(Stage::Extracted, &load_id)?;
                     return Err(Error::Normalize {
                         source,
-                        hint: "; nothing of this run was loaded".into(),
+                        hint: " (nothing of this run was loaded)".into(),
                     });
                 }
                 Err(e) => return Err(e),
@@ -723,7 +870,14 @@ impl Pipeline {
         &mut self,
         resources: impl IntoIterator<Item = Resource>,
     ) -> Result<ExtractInfo> {
-        self.restore_from_destination()?;
+        self.locked(|p| p.extract_locked(resources))
+    }
+
+    fn extract_locked(
+        &mut self,
+        resources: impl IntoIterator<Item = Resource>,
+    ) -> Result<ExtractInfo> {
+        self.restore_locked()?;
         let resources: Vec<Resource> = resources.into_iter().collect();
         self.check_capabilities(&resources)?;
         for resource in &resources {
@@ -906,6 +1060,10 @@ impl Pipeline {
 
     /// Normalizes every extracted package.
     pub fn normalize(&mut self) -> Result<Vec<String>> {
+        self.locked(Self::normalize_locked)
+    }
+
+    fn normalize_locked(&mut self) -> Result<Vec<String>> {
         let ids = self.wd.packages_in(Stage::Extracted)?;
         for load_id in &ids {
             self.normalize_package(load_id).map_err(|e| match e {
@@ -915,7 +1073,7 @@ impl Pipeline {
                 } => Error::Normalize {
                     source,
                     hint: format!(
-                        "; fix the data, or delete {} to drop the package",
+                        " (fix the data, or delete {} to drop the package)",
                         self.wd.package_dir(Stage::Extracted, load_id).display()
                     ),
                 },
@@ -928,11 +1086,17 @@ impl Pipeline {
     fn normalize_package(&self, load_id: &str) -> Result<NormalizedPackage> {
         self.progress.stage(RunStage::Normalizing);
         let schema = self.schema()?;
+        let nul = match (self.destination.capabilities().stores_nul, self.remove_nul) {
+            (true, _) => NulPolicy::Keep,
+            (false, false) => NulPolicy::Refuse,
+            (false, true) => NulPolicy::Remove,
+        };
         normalize(
             &self.wd,
             load_id,
             schema,
             self.destination.naming(),
+            nul,
             &self.progress,
         )
         .map_err(|source| Error::Normalize {
@@ -943,6 +1107,10 @@ impl Pipeline {
 
     /// Loads every normalized package, oldest first.
     pub fn load(&mut self) -> Result<LoadInfo> {
+        self.locked(Self::load_locked)
+    }
+
+    fn load_locked(&mut self) -> Result<LoadInfo> {
         let started = Instant::now();
         let packages = self.load_packages(&[])?;
         Ok(self.load_info(packages, started))
@@ -961,13 +1129,36 @@ impl Pipeline {
                 dataset: &self.dataset_name,
                 progress: &self.progress,
             };
-            let outcome = self
-                .destination
-                .load(&ctx, &package)
-                .map_err(|source| Error::Load {
-                    source,
-                    dir: package.dir.clone(),
-                })?;
+            let outcome = match self.destination.load(&ctx, &package) {
+                Ok(outcome) => outcome,
+                Err(source) if source.is_terminal() => {
+                    // retrying cannot help: set the package aside so later runs load new data;
+                    // its state never becomes the pipeline's, so no cursor skips its rows
+                    let table = match &source {
+                        DestinationError::Load { table, .. } => table.clone(),
+                        _ => String::new(),
+                    };
+                    let failure = PackageFailure {
+                        table,
+                        error: self.secrets.redact(&crate::report(&source)),
+                        failed_at: crate::trace::now(),
+                    };
+                    self.wd.fail(&load_id, &failure)?;
+                    tracing::warn!(%load_id, table = %failure.table, "package failed for good: set aside");
+                    return Err(Error::PackageFailed {
+                        source: Box::new(source),
+                        dir: self.wd.package_dir(Stage::Failed, &load_id),
+                        pipeline: self.name.clone(),
+                        load_id,
+                    });
+                }
+                Err(source) => {
+                    return Err(Error::Load {
+                        source,
+                        dir: package.dir.clone(),
+                    });
+                }
+            };
             // the destination holds the package's state now: the working directory follows
             // before the package moves on, so a kill in between is resumed as AlreadyLoaded
             if let Some(state) = &package.manifest.pipeline_state

@@ -229,7 +229,7 @@ impl Resource {
                 Ok(true)
             }
             Ok(None) => Ok(false),
-            Err(e) => Err(format!("{source}, {e}").into()),
+            Err(e) => Err(format!("{source}, {}", crate::report(&e)).into()),
         })
     }
 

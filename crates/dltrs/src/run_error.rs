@@ -14,7 +14,7 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub enum Error {
     /// A resource failed while its items were read; nothing of this run was loaded.
     #[error(
-        "extract of resource `{resource}` failed at item {item}; nothing of this run was loaded: {source}"
+        "extract of resource `{resource}` failed at item {item}; nothing of this run was loaded"
     )]
     Extract {
         /// The resource.
@@ -26,7 +26,7 @@ pub enum Error {
         source: BoxError,
     },
     /// Items could not be normalized.
-    #[error("{source}{hint}")]
+    #[error("normalize failed{hint}")]
     Normalize {
         /// Why.
         #[source]
@@ -38,13 +38,33 @@ pub enum Error {
     #[error(transparent)]
     Package(#[from] PackageError),
     /// The destination refused a package; it stays pending and the next run retries it.
-    #[error("{source}; the package stays in {} and is retried by the next run", dir.display())]
+    #[error("load failed; the package stays in {} and is retried by the next run", dir.display())]
     Load {
         /// Why.
         #[source]
         source: DestinationError,
         /// Where the package waits.
         dir: PathBuf,
+    },
+    /// The destination refused a package for good (a terminal error: a constraint, a type, a
+    /// value it cannot store); the package is set aside and later runs go on without it.
+    #[error(
+        "the destination refused package {load_id} for good; it is set aside in {} and later \
+         runs load new data without it. Fix the cause, then `dltrs pipeline {pipeline} \
+         retry-package {load_id}`, or drop it with `dltrs pipeline {pipeline} abort-packages`",
+        dir.display()
+    )]
+    PackageFailed {
+        /// The pipeline.
+        pipeline: String,
+        /// The package.
+        load_id: String,
+        /// Where it waits.
+        dir: PathBuf,
+        /// Why: the load id, the table and the destination's error (boxed: it is large
+        /// and rare).
+        #[source]
+        source: Box<DestinationError>,
     },
     /// The stored schema or state could not be read.
     #[error("{}: {message}", path.display())]
@@ -53,6 +73,17 @@ pub enum Error {
         path: PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// A file outside the working directory (a scaffold, an export) could not be used.
+    #[error("cannot {action} {}", path.display())]
+    File {
+        /// `read`, `write`, `create`.
+        action: &'static str,
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// The pipeline is misconfigured.
     #[error("{0}")]

@@ -55,6 +55,23 @@ pub trait SourceType: Send + Sync + 'static {
     fn resource_tables(&self) -> Option<ResourceTables> {
         None
     }
+
+    /// What `dltrs init <type>` writes for a source of this type; `None` (the default): the
+    /// type has no template.
+    fn template(&self) -> Option<SourceTemplate> {
+        None
+    }
+}
+
+/// A source type's starting point for `dltrs init` ([`crate::init`]).
+#[derive(Debug, Clone, Copy)]
+pub struct SourceTemplate {
+    /// The `[sources.<name>]` tables of `pipeline.toml`, ready to run or to edit.
+    pub pipeline_section: &'static str,
+    /// Lines for `.dltrs/secrets.toml` (empty when the source has no secret).
+    pub secrets: &'static str,
+    /// Sample files the pipeline reads, relative to the project folder, with their text.
+    pub files: &'static [(&'static str, &'static str)],
 }
 
 /// What a source is built with besides its configuration.
@@ -133,6 +150,24 @@ impl SourceRegistry {
     /// The names of the registered types, in registration order.
     pub fn names(&self) -> Vec<&'static str> {
         self.types.iter().map(|t| t.name()).collect()
+    }
+
+    /// The `dltrs init` template of type `name`: an error listing the types with one when
+    /// it has none or is not registered.
+    pub fn template(&self, name: &str) -> Result<SourceTemplate, Error> {
+        if let Some(template) = self.get(name).and_then(|t| t.template()) {
+            return Ok(template);
+        }
+        let with: Vec<&str> = self
+            .types
+            .iter()
+            .filter(|t| t.template().is_some())
+            .map(|t| t.name())
+            .collect();
+        Err(Error::Config(format!(
+            "unknown source `{name}`: dltrs init knows {}",
+            with.join(", ")
+        )))
     }
 
     /// The type registered as `name`.
@@ -300,6 +335,7 @@ pub(crate) trait ErasedSourceType: Send + Sync {
     /// The keys of a source's table (its `Config`'s fields).
     fn section_keys(&self) -> &'static [&'static str];
     fn resource_tables(&self) -> Option<ResourceTables>;
+    fn template(&self) -> Option<SourceTemplate>;
     /// Reads a configuration from the pipeline file's text.
     fn read_file(
         &self,
@@ -325,6 +361,10 @@ impl<T: SourceType> ErasedSourceType for T {
 
     fn resource_tables(&self) -> Option<ResourceTables> {
         SourceType::resource_tables(self)
+    }
+
+    fn template(&self) -> Option<SourceTemplate> {
+        SourceType::template(self)
     }
 
     fn read_file(

@@ -5,7 +5,9 @@
 
 use std::path::Path;
 
-use dltrs::{ContractEntity, ContractMode, DuckDb, Pipeline, Resource, SchemaContract};
+use dltrs::{
+    ContractEntity, ContractMode, DuckDb, NormalizeWarning, Pipeline, Resource, SchemaContract,
+};
 use serde_json::{Value, json};
 
 fn columns(db: &Path, table: &str) -> Vec<String> {
@@ -109,7 +111,7 @@ fn every_mode_of_every_entity() {
                     assert!(changed, "{case}: the schema did not evolve");
                 }
                 ContractMode::Freeze => {
-                    let err = result.err().map(|e| e.to_string()).unwrap_or_default();
+                    let err = result.err().map(|e| dltrs::report(&e)).unwrap_or_default();
                     assert!(
                         err.contains("refused: the schema contract freezes"),
                         "{case}: {err}"
@@ -160,7 +162,7 @@ fn columns_of_a_table_receiving_its_first_data_are_free() {
     let err = p
         .run([Resource::new("t", vec![json!({"id": 3, "k": 3})])])
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(err.contains("new column `k`"), "{err}");
     // the resource's own contract wins over the pipeline's
@@ -251,7 +253,7 @@ fn frozen_tables_can_be_created_by_the_first_run_when_asked() {
     let err = p
         .run([Resource::new("t", vec![json!({"id": 1, "tags": ["a"]})]).schema_contract(frozen)])
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(err.contains("a new table is refused"), "{err}");
     // asked for, the first run creates the table and its child table; later runs are frozen
@@ -268,7 +270,7 @@ fn frozen_tables_can_be_created_by_the_first_run_when_asked() {
     let err = p
         .run([resource(vec![json!({"id": 3, "parts": [1]})])])
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(
         err.contains("table `t__parts`") && err.contains("freezes tables"),
@@ -326,7 +328,7 @@ fn columns_declared_from_a_rust_type_win_over_inference() {
                 .unwrap(),
         ])
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(err.contains("column `value` is not nullable"), "{err}");
 }
@@ -345,20 +347,16 @@ fn the_trace_records_discards_and_failures() {
     p.run([Resource::new("t", vec![json!({"id": 2, "x": 1})]).schema_contract(discard)])
         .unwrap();
     let trace = p.last_trace().unwrap();
-    let steps: Vec<&str> = trace["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap())
-        .collect();
+    let steps: Vec<&str> = trace.steps.iter().map(|s| s.step.as_str()).collect();
     assert_eq!(steps, ["extract", "normalize", "load"]);
-    assert_eq!(trace["steps"][0]["items"]["t"], 1);
-    let warning = &trace["load_info"]["packages"][0]["warnings"][0];
-    assert_eq!(warning["warning"], "contract_discarded");
-    assert_eq!(
-        (warning["table"].as_str(), warning["rows"].as_u64()),
-        (Some("t"), Some(1))
-    );
+    assert_eq!(trace.steps[0].items.as_ref().unwrap()["t"], 1);
+    let info = trace.load_info.as_ref().unwrap();
+    match &info.packages[0].warnings[0] {
+        NormalizeWarning::ContractDiscarded { table, rows, .. } => {
+            assert_eq!((table.as_str(), *rows), ("t", 1));
+        }
+        other => panic!("{other:?}"),
+    }
     let freeze = SchemaContract::parse("freeze").unwrap();
     assert!(
         p.run([Resource::new("t", vec![json!({"id": 3, "y": 1})]).schema_contract(freeze)])
@@ -366,11 +364,12 @@ fn the_trace_records_discards_and_failures() {
     );
     let trace = p.last_trace().unwrap();
     assert!(
-        trace["error"]
-            .as_str()
+        trace
+            .error
+            .as_deref()
             .unwrap_or_default()
             .contains("new column `y` is refused"),
         "{trace}"
     );
-    assert!(trace["load_info"].is_null());
+    assert!(trace.load_info.is_none());
 }

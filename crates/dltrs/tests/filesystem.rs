@@ -25,7 +25,7 @@ fn values(resource: Resource) -> Result<Vec<Value>, String> {
     resource
         .into_values()
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| e.to_string())
+        .map_err(|e| dltrs::report(e.as_ref()))
 }
 
 fn write(path: &Path, text: &str) {
@@ -252,12 +252,12 @@ fn bad_files_are_explained() {
         .unwrap_or_else(|e| panic!("{e}"));
     let err = file_resource(&config, dir.path())
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(err.contains("set `format`"), "{err}");
     let err = serde_json::from_value::<FileResourceConfig>(json!({"name": "t", "paht": "x"}))
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(err.contains("unknown field `paht`"), "{err}");
 }

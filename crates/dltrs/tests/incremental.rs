@@ -394,7 +394,7 @@ fn a_missing_primary_key_on_the_boundary_is_an_error() {
             .primary_key(["id"])
             .incremental(Incremental::new("ts"))])
         .err()
-        .map(|e| e.to_string())
+        .map(|e| dltrs::report(&e))
         .unwrap_or_default();
     assert!(err.contains("no value in primary key column `id`"), "{err}");
 }

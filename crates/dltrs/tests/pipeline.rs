@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use dltrs::inspect::PackageManifest;
 use dltrs::schema::Column;
 use dltrs::{DataType, DuckDb, Error, PackageStatus, Pipeline, Resource, WriteDisposition};
 use serde::Serialize;
@@ -51,7 +52,7 @@ fn query(db: &Path, sql: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_failed_replace_leaves_the_old_data_and_stays_pending() {
+fn a_failed_replace_leaves_the_old_data_and_is_set_aside_until_retried() {
     let fx = Fixture::new();
     let mut pipeline = fx.pipeline();
     let replace = |items: Vec<serde_json::Value>| {
@@ -69,8 +70,9 @@ fn a_failed_replace_leaves_the_old_data_and_stays_pending() {
     let err = pipeline
         .run([replace(vec![json!({"id": 2, "s": null, "l": [3]})])])
         .unwrap_err();
-    assert!(matches!(err, Error::Load { .. }), "{err}");
-    assert!(err.to_string().contains("retried by the next run"), "{err}");
+    // a constraint the data breaks is terminal: retrying as it is cannot succeed
+    assert!(matches!(err, Error::PackageFailed { .. }), "{err}");
+    assert!(dltrs::report(&err).contains("retry-package"), "{err}");
     assert_eq!(fx.strings("SELECT id::VARCHAR FROM p_dataset.t"), ["1"]);
     assert_eq!(
         fx.strings("SELECT count(*)::VARCHAR FROM p_dataset.t__l"),
@@ -80,14 +82,18 @@ fn a_failed_replace_leaves_the_old_data_and_stays_pending() {
         fx.strings("SELECT count(*)::VARCHAR FROM p_dataset._dlt_loads"),
         ["1"]
     );
-    assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
+    assert!(pipeline.pending_packages().unwrap().is_empty());
+    let failed = pipeline.failed_packages().unwrap();
+    assert_eq!(failed.len(), 1);
 
-    // once the table is fixed, the next run loads the pending package first
+    // once the table is fixed and the package put back, the next run loads it first
     {
         let conn = duckdb::Connection::open(fx.db()).unwrap();
         conn.execute_batch("ALTER TABLE p_dataset.t ALTER s DROP NOT NULL")
             .unwrap();
     }
+    pipeline.retry_package(&failed[0].0).unwrap();
+    assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
     let info = pipeline.run(Vec::<Resource>::new()).unwrap();
     assert_eq!(info.packages.len(), 1);
     assert!(info.packages[0].resumed);
@@ -134,7 +140,7 @@ fn a_failing_resource_loads_nothing_and_leaves_nothing_pending() {
         Err(std::io::Error::other("the API went away")),
     ];
     let err = pipeline.run([Resource::try_new("t", items)]).unwrap_err();
-    let text = err.to_string();
+    let text = dltrs::report(&err);
     assert!(text.contains("resource `t` failed at item 2"), "{text}");
     assert!(text.contains("the API went away"), "{text}");
     assert!(pipeline.pending_packages().unwrap().is_empty());
@@ -242,9 +248,13 @@ fn data_the_normalizer_rejects_loads_nothing_and_leaves_nothing_pending() {
     let err = pipeline
         .run([Resource::new("t", items).primary_key(["id"])])
         .unwrap_err();
-    let text = err.to_string();
-    assert!(text.contains("resource `t`, item 2"), "{text}");
-    assert!(text.contains("not nullable"), "{text}");
+    let text = dltrs::report(&err);
+    // the item's position is counted once, by the normalizer, within its resource
+    assert!(
+        text.contains("resource `t`: table `t`, item 2: column `id` is not nullable"),
+        "{text}"
+    );
+    assert_eq!(text.matches("item ").count(), 1, "{text}");
     assert!(text.contains("nothing of this run was loaded"), "{text}");
     assert!(pipeline.pending_packages().unwrap().is_empty());
     pipeline
@@ -334,27 +344,119 @@ fn a_damaged_package_file_fails_the_load_naming_it_and_stays_pending() {
         .unwrap();
     pipeline.normalize().unwrap();
     let load_id = pipeline.pending_packages().unwrap().remove(0);
-    let (manifest, stage) = pipeline.package_manifest(&load_id).unwrap().unwrap();
-    let table = manifest["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "t")
-        .unwrap();
-    let package = pipeline
+    let package = pipeline.package(&load_id).unwrap().unwrap();
+    let PackageManifest::Normalized(manifest) = &package.manifest else {
+        panic!("{package:?}");
+    };
+    let table = manifest.tables.iter().find(|t| t.name == "t").unwrap();
+    let dir = pipeline
         .working_dir()
         .join("packages")
-        .join(stage)
+        .join(package.stage.as_str())
         .join(&load_id);
-    let file = package.join(table["files"][0].as_str().unwrap());
+    let file = dir.join(&table.files[0]);
     let bytes = std::fs::read(&file).unwrap();
     std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
     let err = pipeline.load().unwrap_err();
-    let message = err.to_string();
+    let message = dltrs::report(&err);
     assert!(message.contains(&file.display().to_string()), "{message}");
     assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
     assert!(
         fx.strings("SELECT table_name FROM information_schema.tables WHERE table_name = 't'")
             .is_empty()
+    );
+}
+
+#[test]
+fn a_refused_package_is_set_aside_without_advancing_the_cursor() {
+    let fx = Fixture::new();
+    let conn = duckdb::Connection::open(fx.db()).unwrap();
+    conn.execute_batch(
+        "CREATE SCHEMA p_dataset; CREATE TABLE p_dataset.t (id BIGINT CHECK (id > 0), \
+         _dlt_load_id VARCHAR NOT NULL, _dlt_id VARCHAR NOT NULL)",
+    )
+    .unwrap();
+    drop(conn);
+    let items = || {
+        Resource::new("t", vec![json!({"id": 1}), json!({"id": -2})])
+            .incremental(dltrs::Incremental::new("id"))
+    };
+    let mut pipeline = fx.pipeline();
+    let err = pipeline.run([items()]).unwrap_err();
+    assert!(matches!(err, Error::PackageFailed { .. }), "{err:?}");
+    let text = dltrs::report(&err);
+    assert!(text.contains("failed at table `t`"), "{text}");
+    assert!(text.contains("CHECK constraint"), "{text}");
+    let failed = pipeline.failed_packages().unwrap();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].1.as_ref().unwrap().table, "t");
+    assert!(pipeline.pending_packages().unwrap().is_empty());
+    // the cursor stayed where it was: the state of the failed package was not applied
+    let state = pipeline.state().unwrap();
+    let cursor = state
+        .0
+        .get("sources")
+        .and_then(|s| s.pointer("/p/resources/t"));
+    assert!(cursor.is_none(), "{:?}", state.0);
+
+    let conn = duckdb::Connection::open(fx.db()).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE p_dataset.t2 AS SELECT * FROM p_dataset.t; DROP TABLE p_dataset.t; \
+         ALTER TABLE p_dataset.t2 RENAME TO t",
+    )
+    .unwrap();
+    drop(conn);
+    // the same items again: nothing of them was skipped
+    pipeline.run([items()]).unwrap();
+    let state = pipeline.state().unwrap();
+    let cursor = state
+        .0
+        .get("sources")
+        .and_then(|s| s.pointer("/p/resources/t"));
+    assert!(cursor.is_some(), "{:?}", state.0);
+    assert_eq!(
+        fx.strings("SELECT CAST(id AS VARCHAR) FROM p_dataset.t ORDER BY id"),
+        ["-2", "1"]
+    );
+    // a later load stored a state: retrying the old package does not move the cursor back
+    let before = pipeline.state().unwrap();
+    pipeline.retry_package(&failed[0].0).unwrap();
+    assert_eq!(pipeline.pending_packages().unwrap(), [failed[0].0.clone()]);
+    let stored = pipeline
+        .working_dir()
+        .join("packages/normalized")
+        .join(&failed[0].0);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stored.join("manifest.json")).unwrap()).unwrap();
+    assert!(manifest["pipeline_state"].is_null(), "{manifest}");
+    pipeline.load().unwrap();
+    assert_eq!(pipeline.state().unwrap().version(), before.version());
+}
+
+#[test]
+fn two_pipeline_objects_of_one_name_run_one_at_a_time() {
+    let fx = Fixture::new();
+    let mut first = fx.pipeline();
+    let mut second = fx.pipeline();
+    // a source that runs the second pipeline while the first holds the lock
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut asked = false;
+    let items = Resource::new(
+        "t",
+        std::iter::from_fn(move || {
+            if !asked {
+                asked = true;
+                let result = second.run([Resource::new("u", vec![json!({"id": 9})])]);
+                let _ = tx.send(result.map(|_| ()).map_err(|e| dltrs::report(&e)));
+            }
+            None::<serde_json::Value>
+        }),
+    );
+    first.run([items]).unwrap();
+    let err = rx.recv().unwrap().unwrap_err();
+    assert!(err.contains("the pipeline is busy"), "{err}");
+    assert!(
+        err.contains(&format!("process {}", std::process::id())),
+        "{err}"
     );
 }

@@ -27,14 +27,14 @@ fn config(value: Value) -> RestApiConfig {
 
 /// Every item of every resource, by resource name.
 fn extract(value: Value) -> Result<Vec<(String, Vec<Value>)>, String> {
-    let resources = rest_api_resources(&config(value)).map_err(|e| e.to_string())?;
+    let resources = rest_api_resources(&config(value)).map_err(|e| dltrs::report(&e))?;
     let mut out = Vec::new();
     for resource in resources {
         let name = resource.name().to_owned();
         let items = resource
             .into_values()
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| dltrs::report(e.as_ref()))?;
         out.push((name, items));
     }
     Ok(out)
@@ -425,7 +425,7 @@ fn refused_requests_name_the_url_and_hide_secrets() {
         "resources": ["bearer"],
     }))
     .err()
-    .map(|e| e.to_string())
+    .map(|e| dltrs::report(&e))
     .unwrap_or_default();
     assert!(err.contains("DLTRS_TEST_UNSET_TOKEN"), "{err}");
 }
@@ -713,7 +713,7 @@ fn configuration_errors_are_explained() {
     for (value, expected) in cases {
         let err = serde_json::from_value::<RestApiConfig>(value)
             .err()
-            .map(|e| e.to_string())
+            .map(|e| dltrs::report(&e))
             .unwrap_or_default();
         assert!(err.contains(expected), "{err}");
     }
@@ -738,7 +738,7 @@ fn configuration_errors_are_explained() {
     for (value, expected) in cases {
         let err = rest_api_resources(&config(value))
             .err()
-            .map(|e| e.to_string())
+            .map(|e| dltrs::report(&e))
             .unwrap_or_default();
         assert!(err.contains(expected), "{err}");
     }

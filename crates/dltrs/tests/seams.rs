@@ -93,7 +93,7 @@ fn two_pipelines_at_once_count_and_mask_their_own() {
             let snap = progress.snapshot();
             let err = pipeline.run([leaky("broken", secret)]).unwrap_err();
             let trace = std::fs::read_to_string(pipeline.working_dir().join("trace.json")).unwrap();
-            (info, snap, err.to_string(), trace, pipeline)
+            (info, snap, dltrs::report(&err), trace, pipeline)
         })
     };
     let a = run("first", 3000, "alpha-token-1234");
@@ -207,7 +207,7 @@ fn raw_json_bytes_are_checked_and_pretty_json_is_one_item() {
         matches!(&err, Error::Extract { resource, item: 2, .. } if resource == "docs"),
         "{err}"
     );
-    assert!(err.to_string().contains("not JSON"), "{err}");
+    assert!(dltrs::report(&err).contains("not JSON"), "{err}");
     // nothing of the failed run was loaded
     assert_eq!(count(&db(dir.path(), "bytes"), "bytes_dataset.docs"), 2);
 }
@@ -228,7 +228,7 @@ fn a_merge_the_destination_cannot_do_is_refused_before_extracting() {
             .merge_strategy(MergeStrategy::Scd2)
             .primary_key(["id"])])
         .unwrap_err();
-    let text = err.to_string();
+    let text = dltrs::report(&err);
     assert!(matches!(err, Error::Config(_)), "{text}");
     assert!(
         text.contains("scd2") && text.contains("delete-insert") && text.contains("duckdb"),

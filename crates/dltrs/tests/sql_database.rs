@@ -583,8 +583,8 @@ fn a_table_the_user_may_not_read_is_an_error_naming_it() {
         }],
         ..SqlDatabaseConfig::default()
     })
-    .map_err(|e| e.to_string())
-    .and_then(|resources| pipeline.run(resources).map_err(|e| e.to_string()));
+    .map_err(|e| dltrs::report(&e))
+    .and_then(|resources| pipeline.run(resources).map_err(|e| dltrs::report(&e)));
     let _ = pg.client.batch_execute(&format!(
         "DROP SCHEMA {s} CASCADE; DROP ROLE IF EXISTS \"{role}\";"
     ));

@@ -1,7 +1,7 @@
 //! The connection the shared engine drives ([`SqlClient`]): statements and bound values over
 //! `duckdb`, package files inserted from the scan table function ([`crate::scan`]).
 
-use dltrs_core::destination::BoxError;
+use dltrs_core::destination::{BoxError, Failure};
 use dltrs_core::package::BatchFile;
 use dltrs_core::progress::Progress;
 use dltrs_core::sql::{Param, RowOrder, SqlClient, ident_list};
@@ -95,5 +95,29 @@ impl SqlClient for DuckDbClient<'_> {
         inserted?;
         progress.loaded_rows(scan.rows());
         Ok(())
+    }
+
+    /// DuckDB's errors carry their kind only as their message's first words (`Conversion
+    /// Error: ...`): I/O (a lock held by another process, a full disk), memory, transaction
+    /// conflicts and interrupts may pass; constraint, conversion, binder, catalog and the other
+    /// errors the data or the schema cause will not. An error that is not DuckDB's is a package
+    /// file that could not be read: transient.
+    fn failure(&self, error: &BoxError) -> Failure {
+        let Some(error) = error.downcast_ref::<duckdb::Error>() else {
+            return Failure::Transient;
+        };
+        let text = error.to_string();
+        const TRANSIENT: [&str; 5] = [
+            "IO Error",
+            "Out of Memory Error",
+            "TransactionContext Error",
+            "Interrupt Error",
+            "Connection Error",
+        ];
+        if TRANSIENT.iter().any(|kind| text.starts_with(kind)) {
+            Failure::Transient
+        } else {
+            Failure::Terminal
+        }
     }
 }

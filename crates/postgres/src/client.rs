@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use dltrs_core::destination::BoxError;
+use dltrs_core::destination::{BoxError, ClassifiedError, Failure};
 use dltrs_core::package::BatchFile;
 use dltrs_core::progress::Progress;
 use dltrs_core::sql::{Param, RowOrder, SqlClient, ident_list};
@@ -30,10 +30,55 @@ impl PgClient {
     }
 }
 
-/// An error with its causes in its text: the driver's `Display` is only "db error", the
-/// server's message (and its detail and hint) are in the source chain.
-fn pg(e: impl std::error::Error) -> BoxError {
-    crate::describe(&e).into()
+/// An error with its causes in its text (the driver's `Display` is only "db error", the
+/// server's message, detail and hint are in the source chain) and its classification.
+fn pg(e: impl std::error::Error + 'static) -> BoxError {
+    Box::new(ClassifiedError {
+        message: crate::describe(&e),
+        failure: classify(&e),
+    })
+}
+
+/// The failure of an error of the driver, found in its chain (a `COPY` write wraps the
+/// server's error in an I/O error); a package file that cannot be read is transient, a column
+/// the `COPY` encoder cannot write terminal.
+fn classify(e: &(dyn std::error::Error + 'static)) -> Failure {
+    let mut cause = Some(e);
+    while let Some(err) = cause {
+        if let Some(pg) = err.downcast_ref::<postgres::Error>() {
+            return failure_of(pg);
+        }
+        if err.is::<copy::UnsupportedColumn>() {
+            return Failure::Terminal;
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<postgres::Error>())
+        {
+            return failure_of(inner);
+        }
+        cause = err.source();
+    }
+    Failure::Transient
+}
+
+/// dlt's split of PostgreSQL's errors by SQLSTATE class: what a retry may fix (a lost
+/// connection, a conflict with another transaction, a resource running out, the server
+/// shutting down) is transient; what the data or the schema causes (classes 22 data
+/// exception, 23 integrity constraint, 42 syntax or access rule, ...) is terminal.
+fn failure_of(e: &postgres::Error) -> Failure {
+    let Some(code) = e.code() else {
+        // no server answer: the connection broke or timed out
+        return Failure::Transient;
+    };
+    match code.code().get(..2) {
+        // connection exception, transaction rollback (serialization, deadlock), insufficient
+        // resources (disk full, out of memory, too many connections), lock not available,
+        // operator intervention (shutdown, cancel), system error (I/O)
+        Some("08" | "40" | "53" | "55" | "57" | "58") => Failure::Transient,
+        _ => Failure::Terminal,
+    }
 }
 
 fn bind<'a>(params: &'a [Param<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {

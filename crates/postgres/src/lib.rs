@@ -133,7 +133,11 @@ impl Destination for Postgres {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities::sql(Some(MAX_IDENTIFIER_LENGTH))
+        Capabilities {
+            // text and jsonb refuse `\0`
+            stores_nul: false,
+            ..Capabilities::sql(Some(MAX_IDENTIFIER_LENGTH))
+        }
     }
 
     fn restore(

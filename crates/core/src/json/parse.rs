@@ -37,6 +37,13 @@ pub enum JsonErrorKind {
     /// Something other than whitespace follows the value.
     #[error("trailing characters after the value")]
     TrailingCharacters,
+    /// `NaN`, `Infinity` or `-Infinity`: what Python's `json.dumps` writes for such floats,
+    /// which JSON has no literal for.
+    #[error(
+        "`{0}` is not JSON (Python's json writes it for float('{0}')): write null, or the value \
+         as a string"
+    )]
+    NonFiniteLiteral(&'static str),
     /// Arrays and objects nested deeper than [`MAX_DEPTH`].
     #[error("nesting deeper than {MAX_DEPTH} levels")]
     TooDeep,
@@ -138,11 +145,14 @@ impl<'a> Parser<'a> {
     }
 
     fn unexpected(&self) -> JsonError {
-        match self
-            .text
-            .get(self.pos..)
-            .and_then(|rest| rest.chars().next())
+        let rest = self.text.get(self.pos..).unwrap_or_default();
+        if let Some(literal) = ["NaN", "Infinity"]
+            .into_iter()
+            .find(|l| rest.starts_with(l))
         {
+            return self.err(JsonErrorKind::NonFiniteLiteral(literal));
+        }
+        match rest.chars().next() {
             Some(c) => self.err(JsonErrorKind::UnexpectedChar(c)),
             None => self.err(JsonErrorKind::UnexpectedEnd),
         }
@@ -431,6 +441,13 @@ impl<'a> Parser<'a> {
         match self.peek() {
             Some(b'0') => self.pos += 1,
             Some(b'1'..=b'9') => self.digits(),
+            _ if self
+                .text
+                .get(self.pos..)
+                .is_some_and(|r| r.starts_with("Infinity")) =>
+            {
+                return Err(self.err(JsonErrorKind::NonFiniteLiteral("-Infinity")));
+            }
             _ => return Err(self.err(JsonErrorKind::InvalidNumber)),
         }
         shape.int_digits = self.pos - int_start;
@@ -500,6 +517,17 @@ mod tests {
     fn errors_say_what_and_where() {
         let cases: &[(&[u8], JsonErrorKind, usize)] = &[
             (b"{\"a\": 1,}", JsonErrorKind::UnexpectedChar('}'), 8),
+            (b"{\"a\": NaN}", JsonErrorKind::NonFiniteLiteral("NaN"), 6),
+            (
+                b"[Infinity]",
+                JsonErrorKind::NonFiniteLiteral("Infinity"),
+                1,
+            ),
+            (
+                b"[1, -Infinity]",
+                JsonErrorKind::NonFiniteLiteral("-Infinity"),
+                5,
+            ),
             (b"[1, 2", JsonErrorKind::UnexpectedEnd, 5),
             (b"\"\xff\"", JsonErrorKind::InvalidUtf8, 1),
             (b"1e400", JsonErrorKind::NumberOutOfRange, 0),

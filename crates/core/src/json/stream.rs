@@ -26,10 +26,10 @@ impl std::fmt::Display for Position {
 #[non_exhaustive]
 pub enum ItemsError {
     /// Reading failed.
-    #[error("read error: {0}")]
+    #[error("cannot read the input")]
     Io(#[from] std::io::Error),
     /// An item is not valid JSON.
-    #[error("{position}: invalid JSON: {source}")]
+    #[error("{position}: invalid JSON")]
     Json {
         /// Where.
         position: Position,
@@ -53,6 +53,9 @@ enum Format {
     Array,
     Done,
 }
+
+/// The UTF-8 byte order mark.
+pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// Bytes of JSON lines read and validated at once.
 const AHEAD_BYTES: usize = 4 << 20;
@@ -153,6 +156,12 @@ impl<R: BufRead> JsonItems<R> {
     }
 
     fn detect(&mut self) -> Result<Format, ItemsError> {
+        // files saved by spreadsheet tools and Windows editors start with a UTF-8 byte order
+        // mark, which is no part of the JSON
+        let chunk = self.reader.fill_buf()?;
+        if chunk.starts_with(UTF8_BOM) {
+            self.reader.consume(UTF8_BOM.len());
+        }
         loop {
             let chunk = self.reader.fill_buf()?;
             let Some(&first) = chunk.first() else {
@@ -406,6 +415,19 @@ mod tests {
             err.starts_with("line 200201, item 200001: invalid JSON"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_is_skipped() {
+        let got = items("\u{feff}{\"a\": 1}\n{\"a\": 2}\n").unwrap();
+        assert_eq!(
+            got,
+            [("{\"a\": 1}".to_string(), 1), ("{\"a\": 2}".to_string(), 2)]
+        );
+        let got = items("\u{feff}[{\"a\": 1}]").unwrap();
+        assert_eq!(got.len(), 1);
+        // anywhere else it is not JSON
+        assert!(items("{\"a\": 1}\n\u{feff}{\"a\": 2}\n").is_err());
     }
 
     #[test]

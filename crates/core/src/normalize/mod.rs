@@ -37,11 +37,27 @@ use crate::json::{Item, item_to_string, parse, write_item_sorted};
 use crate::naming::{NamingConvention, SnakeCase};
 use crate::schema::{
     Column, ContractEntity, ContractMode, MergeStrategy, Schema, SchemaChange, SchemaContract,
-    Table, TableHints,
+    Table, TableHints, WriteDisposition,
 };
 use crate::types::{DataType, Scalar, coerce, infer_type, value_type};
 use buffer::TableBuffer;
 use paths::{Interner, Paths, ROOT_PATH, TableCtx};
+
+/// What the normalizer does with a NUL character (`\0`; `\u0000` in JSON) in a text or JSON
+/// value. PostgreSQL stores none in `text` or `jsonb`, so its loads would fail on one: for
+/// such a destination the pipeline refuses the item at normalize (naming it), or removes the
+/// characters when asked and counts them ([`NormalizeWarning::NulRemoved`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NulPolicy {
+    /// Keep them (the destination stores them).
+    #[default]
+    Keep,
+    /// Fail the item.
+    Refuse,
+    /// Remove them from the value.
+    Remove,
+}
 
 /// dlt's default `max_table_nesting`.
 pub const DEFAULT_MAX_NESTING: u32 = 1000;
@@ -64,8 +80,17 @@ pub enum NormalizeWarning {
         table: String,
         /// The column both keys map to.
         column: String,
-        /// 0-based item position.
+        /// 1-based position of the item in its resource.
         item: u64,
+    },
+    /// NUL characters were removed from values of a column ([`NulPolicy::Remove`]).
+    NulRemoved {
+        /// Table of the values.
+        table: String,
+        /// Their column.
+        column: String,
+        /// Values that held one or more.
+        values: u64,
     },
     /// A column received only nulls, so it was not created yet (it will be when a value comes).
     NullOnlyColumn {
@@ -126,6 +151,21 @@ impl NormalizeWarning {
                 *values += v;
                 true
             }
+            (
+                NormalizeWarning::NulRemoved {
+                    table,
+                    column,
+                    values,
+                },
+                NormalizeWarning::NulRemoved {
+                    table: t,
+                    column: c,
+                    values: v,
+                },
+            ) if table == t && column == c => {
+                *values += v;
+                true
+            }
             _ => false,
         }
     }
@@ -167,6 +207,8 @@ pub struct RelationalNormalizer {
     null_only_reported: HashSet<(usize, u32)>,
     rng: StdRng,
     items: u64,
+    /// What NUL characters in text and JSON values become.
+    nul: NulPolicy,
     seen: Vec<u64>,
     row_gen: u64,
     sys: SystemNames,
@@ -299,6 +341,7 @@ impl RelationalNormalizer {
             null_only_reported: HashSet::new(),
             rng: StdRng::from_os_rng(),
             items: 0,
+            nul: NulPolicy::Keep,
             seen: Vec::new(),
             row_gen: 0,
             sys,
@@ -323,6 +366,7 @@ impl RelationalNormalizer {
         );
         fork.default_contract = self.default_contract;
         fork.quarantine_tables = self.quarantine_tables.clone();
+        fork.nul = self.nul;
         fork.resource = self.resource.clone();
         fork.items = self.items + ahead;
         fork
@@ -337,6 +381,12 @@ impl RelationalNormalizer {
     /// Starts the items of resource `name`: positions in messages count from its first item.
     pub fn begin_resource(&mut self, name: &str) {
         self.resource = (name.to_owned(), self.items);
+    }
+
+    /// The 1-based position of the item being normalized among its resource's items (among
+    /// all items pushed when no resource was begun): the one way errors and warnings count.
+    fn position(&self) -> u64 {
+        self.items - self.resource.1 + 1
     }
 
     /// The contract of the run: it applies where a table's own contract leaves an entity
@@ -366,6 +416,7 @@ impl RelationalNormalizer {
     pub fn apply_hints(&mut self, table: &str, hints: &TableHints) -> String {
         for ctx in &mut self.tables {
             ctx.needs_root_key = None;
+            ctx.keys = None;
         }
         self.contracts.clear();
         self.schema
@@ -381,7 +432,7 @@ impl RelationalNormalizer {
     pub fn push_json(&mut self, table: &str, json: &[u8]) -> Result<(), NormalizeError> {
         let item = parse(json).map_err(|source| NormalizeError::InvalidJson {
             table: table.to_string(),
-            item: self.items,
+            item: self.position(),
             source,
         })?;
         self.push(table, &item)
@@ -401,7 +452,10 @@ impl RelationalNormalizer {
             other => Fields::Single(C_VALUE, other),
         };
         let mut stage = Stage::default();
-        let result = self.normalize_item(&mut stage, root, fields, i64::from(max_nesting));
+        let mut result = self.normalize_item(&mut stage, root, fields, i64::from(max_nesting));
+        if result.is_ok() && self.nul != NulPolicy::Keep {
+            result = self.check_nul(&mut stage);
+        }
         self.items += 1;
         let rejects = std::mem::take(&mut self.rejects);
         match result {
@@ -524,7 +578,7 @@ impl RelationalNormalizer {
         let table_name = self.tables[table].name.clone();
         let example = value.map(truncated);
         let resource = self.resource.0.clone();
-        let position = self.items - self.resource.1 + 1;
+        let position = self.position();
         match mode {
             ContractMode::Evolve => Ok(Verdict::Allow),
             ContractMode::Freeze => Err(NormalizeError::ContractViolation {
@@ -532,7 +586,7 @@ impl RelationalNormalizer {
                 column: column.map(str::to_owned),
                 entity,
                 value: example,
-                item: self.items,
+                item: self.position(),
             }),
             ContractMode::DiscardValue if entity != ContractEntity::Tables => {
                 let discard = NormalizeWarning::ContractDiscarded {
@@ -566,6 +620,48 @@ impl RelationalNormalizer {
                 Err(NormalizeError::Discarded(Box::new(discard)))
             }
         }
+    }
+
+    /// What the run does with NUL characters in text and JSON values (kept by default).
+    pub fn set_nul_policy(&mut self, policy: NulPolicy) {
+        self.nul = policy;
+    }
+
+    /// Applies the NUL policy to an item's staged values: fails the item, or removes the
+    /// characters and counts the values.
+    fn check_nul(&mut self, stage: &mut Stage<'_>) -> Result<(), NormalizeError> {
+        for staged in &mut stage.values {
+            let holds = match &staged.value {
+                Scalar::Text(text) => text.contains('\0'),
+                Scalar::Json(json) => json_without_nul(json).is_some(),
+                _ => false,
+            };
+            if !holds {
+                continue;
+            }
+            let table = self.tables[staged.table].name.clone();
+            let column = self.buffers[staged.table].columns[staged.column]
+                .name
+                .clone();
+            if self.nul == NulPolicy::Refuse {
+                return Err(NormalizeError::NulCharacter {
+                    table,
+                    column,
+                    item: self.position(),
+                });
+            }
+            staged.value = match &staged.value {
+                Scalar::Text(text) => Scalar::Text(Cow::Owned(text.replace('\0', ""))),
+                Scalar::Json(json) => Scalar::Json(json_without_nul(json).unwrap_or_default()),
+                other => other.clone(),
+            };
+            self.record_discard(NormalizeWarning::NulRemoved {
+                table,
+                column,
+                values: 1,
+            });
+        }
+        Ok(())
     }
 
     fn record_discard(&mut self, discard: NormalizeWarning) {
@@ -671,6 +767,7 @@ impl RelationalNormalizer {
             root,
             children: Default::default(),
             needs_root_key: None,
+            keys: None,
         });
         self.buffers.push(TableBuffer::new());
         index
@@ -887,8 +984,11 @@ impl RelationalNormalizer {
         'a: 'i,
     {
         self.check_table(table)?;
-        let item_no = self.items;
+        let item_no = self.position();
         let row = self.flatten(table, fields, r_lvl, item_no);
+        if parent.is_none() {
+            self.check_keys(table, &row)?;
+        }
 
         // a `_dlt_id` in the data is kept as the row id
         let given_id = row
@@ -977,6 +1077,60 @@ impl RelationalNormalizer {
             end: stage.values.len(),
         });
         Ok(())
+    }
+
+    /// Refuses a root row of a merge table without a value for each of its primary and merge
+    /// key columns: the destination's merge cannot apply it (a column that was never created,
+    /// rows that match nothing), and failing here names the item instead of the load failing.
+    fn check_keys(&mut self, table: usize, row: &FlatRow<'_, '_>) -> Result<(), NormalizeError> {
+        if self.tables[table].keys.is_none() {
+            let keys = self.merge_keys(table);
+            self.tables[table].keys = Some(keys);
+        }
+        let Some(keys) = &self.tables[table].keys else {
+            return Ok(());
+        };
+        for &(column, kind) in keys {
+            let value = row
+                .fields
+                .iter()
+                .find(|(c, _)| *c == column)
+                .map(|(_, v)| v);
+            if matches!(value, None | Some(Item::Null)) {
+                return Err(NormalizeError::MissingKey {
+                    table: self.tables[table].name.clone(),
+                    column: self.names.name(column).to_string(),
+                    key: kind,
+                    null: value.is_some(),
+                    item: self.position(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The primary and merge key columns of a merge root table (none for other dispositions,
+    /// whose loads do not need them).
+    fn merge_keys(&mut self, table: usize) -> Vec<(u32, &'static str)> {
+        let Some(schema_table) = self.schema.table(&self.tables[table].name) else {
+            return Vec::new();
+        };
+        if schema_table.write_disposition != Some(WriteDisposition::Merge) {
+            return Vec::new();
+        }
+        let names: Vec<(String, &'static str)> = schema_table
+            .columns
+            .values()
+            .filter_map(|c| match (c.primary_key, c.merge_key) {
+                (Some(true), _) => Some((c.name.clone(), "primary key")),
+                (_, Some(true)) => Some((c.name.clone(), "merge key")),
+                _ => None,
+            })
+            .collect();
+        names
+            .into_iter()
+            .map(|(name, kind)| (self.names.intern(&name), kind))
+            .collect()
     }
 
     fn root_needs_root_key(&mut self, table: usize) -> bool {
@@ -1194,7 +1348,7 @@ impl RelationalNormalizer {
                 column: variant_name,
                 data_type,
                 value: truncated(value),
-                item: self.items,
+                item: self.position(),
             });
         };
         let column = match column {
@@ -1230,7 +1384,7 @@ impl RelationalNormalizer {
             return Err(NormalizeError::NullInNotNullColumn {
                 table: self.tables[table].name.clone(),
                 column: self.names.name(name).to_string(),
-                item: self.items,
+                item: self.position(),
             });
         }
         if self.buffers[table].column(name).is_none() {
@@ -1353,6 +1507,34 @@ impl RelationalNormalizer {
     }
 }
 
+/// Compact JSON text without its `\u0000` escapes, or `None` when it has none (an escaped
+/// backslash followed by `u0000` is text, not a NUL).
+fn json_without_nul(json: &str) -> Option<String> {
+    let bytes = json.as_bytes();
+    let mut out: Option<String> = None;
+    let mut copied = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\' {
+            if bytes[i + 1..].starts_with(b"u0000") {
+                let kept = out.get_or_insert_with(String::new);
+                kept.push_str(&json[copied..i]);
+                i += 6;
+                copied = i;
+                continue;
+            }
+            // any other escape is two characters (`\uXXXX` has no backslash after them)
+            i += 2;
+            continue;
+        }
+        i += 1;
+    }
+    out.map(|mut kept| {
+        kept.push_str(&json[copied.min(json.len())..]);
+        kept
+    })
+}
+
 /// A value for an error message: compact JSON, cut at 200 characters.
 fn truncated(value: &Item<'_>) -> String {
     let text = item_to_string(value);
@@ -1364,3 +1546,65 @@ fn truncated(value: &Item<'_>) -> String {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod nul_tests {
+    use super::*;
+
+    #[test]
+    fn json_nul_escapes_are_found_and_removed_but_escaped_backslashes_are_text() {
+        assert_eq!(
+            json_without_nul(r#"{"a":"x\u0000y"}"#).as_deref(),
+            Some(r#"{"a":"xy"}"#)
+        );
+        assert_eq!(json_without_nul(r#"{"a":"x\\u0000y"}"#), None);
+        assert_eq!(
+            json_without_nul(r#"["\u0000","\u0001"]"#).as_deref(),
+            Some(r#"["","\u0001"]"#)
+        );
+        assert_eq!(json_without_nul(r#"[1]"#), None);
+    }
+
+    #[test]
+    fn nul_characters_are_kept_refused_or_removed_and_counted() {
+        let item = br#"{"id": 1, "s": "a\u0000b", "j": {"k": "\u0000"}, "t": ["x\u0000"]}"#;
+        let mut keep = RelationalNormalizer::new(Schema::new("s"), "1");
+        keep.push_json("t", item).unwrap();
+
+        let mut refuse = RelationalNormalizer::new(Schema::new("s"), "1");
+        refuse.set_nul_policy(NulPolicy::Refuse);
+        refuse.push_json("t", br#"{"id": 1}"#).unwrap();
+        let err = refuse.push_json("t", item).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("table `t`, item 2: column `s` holds a NUL character"),
+            "{err}"
+        );
+
+        let mut remove = RelationalNormalizer::new(Schema::new("s"), "1");
+        remove.set_nul_policy(NulPolicy::Remove);
+        remove.push_json("t", item).unwrap();
+        remove.push_json("t", item).unwrap();
+        let chunk = remove.flush().unwrap();
+        let removed: Vec<(String, String, u64)> = chunk
+            .warnings
+            .iter()
+            .filter_map(|w| match w {
+                NormalizeWarning::NulRemoved {
+                    table,
+                    column,
+                    values,
+                } => Some((table.clone(), column.clone(), *values)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            removed,
+            [
+                ("t".to_string(), "s".to_string(), 2),
+                ("t".to_string(), "j__k".to_string(), 2),
+                ("t__t".to_string(), "value".to_string(), 2),
+            ]
+        );
+    }
+}

@@ -142,4 +142,7 @@ pub(crate) struct TableCtx {
     pub(crate) children: FxHashMap<u32, usize>,
     /// Cached `Schema::requires_root_key` of a root table; reset when hints change.
     pub(crate) needs_root_key: Option<bool>,
+    /// Cached primary and merge key columns (interned) a root row of a merge table must hold,
+    /// with which key each is; reset when hints change.
+    pub(crate) keys: Option<Vec<(u32, &'static str)>>,
 }

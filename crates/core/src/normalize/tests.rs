@@ -143,10 +143,10 @@ fn invalid_json_and_utf8_are_errors_with_position() {
     let err = n.push_json("t", b"{\"a\": \xff}").unwrap_err();
     assert!(matches!(
         err,
-        NormalizeError::InvalidJson { ref source, item: 0, .. }
+        NormalizeError::InvalidJson { ref source, item: 1, .. }
             if source.kind == JsonErrorKind::InvalidUtf8 && source.offset == 6
     ));
-    assert!(err.to_string().contains("table `t`, item 0"));
+    assert!(err.to_string().contains("table `t`, item 1"));
     assert!(n.push_json("t", b"{\"a\": }").is_err());
     assert_eq!(n.buffered_rows(), 0);
 }

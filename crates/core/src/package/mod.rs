@@ -24,6 +24,7 @@ mod sync;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -47,14 +48,33 @@ pub enum Stage {
     Normalized,
     /// Loaded into the destination.
     Loaded,
+    /// Refused by the destination for good (a terminal error): set aside with its
+    /// `failure.json`, not retried, until `retry` puts it back.
+    Failed,
 }
 
 impl Stage {
+    /// The stages, pending first, in the order a package goes through them; a failed
+    /// package left the way at the load.
+    pub const ALL: [Stage; 4] = [
+        Stage::Extracted,
+        Stage::Normalized,
+        Stage::Loaded,
+        Stage::Failed,
+    ];
+
+    /// `extracted`, `normalized`, `loaded` or `failed`: its directory and its name in
+    /// reports.
+    pub fn as_str(self) -> &'static str {
+        self.dir_name()
+    }
+
     fn dir_name(self) -> &'static str {
         match self {
             Stage::Extracted => "extracted",
             Stage::Normalized => "normalized",
             Stage::Loaded => "loaded",
+            Stage::Failed => "failed",
         }
     }
 }
@@ -66,24 +86,27 @@ pub struct WorkingDir {
 }
 
 impl WorkingDir {
-    /// Opens (creating if needed) the working directory and deletes unfinished package
-    /// writes left by a killed process.
+    /// Opens (creating if needed) the working directory. Unfinished writes of a killed run
+    /// are dropped by [`WorkingDir::lock`], not here: another process may be writing them.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self, PackageError> {
         let wd = WorkingDir { root: root.into() };
-        for dir in [
-            wd.root.join("schemas"),
-            wd.packages().join("extracted"),
-            wd.packages().join("normalized"),
-            wd.packages().join("loaded"),
-        ] {
+        let mut dirs = vec![wd.root.join("schemas"), wd.packages().join("tmp")];
+        dirs.extend(Stage::ALL.map(|stage| wd.packages().join(stage.dir_name())));
+        for dir in dirs {
             fs::create_dir_all(&dir).map_err(|e| PackageError::io(&dir, e))?;
         }
-        let tmp = wd.packages().join("tmp");
-        if tmp.exists() {
-            fs::remove_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
-        }
-        fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
         Ok(wd)
+    }
+
+    /// Takes the working directory for one run ([`RunLock`]), waiting up to `wait` for a
+    /// run that holds it, then deletes the unfinished package writes a killed run left in
+    /// `tmp` (only the holder of the lock writes there).
+    pub fn lock(&self, wait: Duration) -> Result<RunLock, PackageError> {
+        let lock = RunLock::acquire(&self.root.join("lock"), wait)?;
+        let tmp = self.packages().join("tmp");
+        remove_dir(&tmp)?;
+        fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+        Ok(lock)
     }
 
     /// The directory itself.
@@ -159,6 +182,104 @@ impl WorkingDir {
     /// Path of the pipeline state file.
     pub fn state_path(&self) -> PathBuf {
         self.root.join("state.json")
+    }
+}
+
+/// The working directory held by one run: an OS lock on its `lock` file, which the kernel
+/// releases when the process ends however it ends, so a killed run never leaves a pipeline
+/// locked. The file says who holds it (process id and start), for the message of a run that
+/// finds it busy. Released when dropped.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+impl RunLock {
+    fn acquire(path: &Path, wait: Duration) -> Result<RunLock, PackageError> {
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| PackageError::io(path, e))?;
+        let deadline = std::time::Instant::now() + wait;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(PackageError::Busy {
+                        path: path.to_path_buf(),
+                        holder: holder_of(path),
+                    });
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(PackageError::io(path, e)),
+            }
+        }
+        // who holds it, for the others' message; the lock stands whether or not this is written
+        let holder = format!(
+            "process {} since {}",
+            std::process::id(),
+            crate::types::datetime::format_timestamp(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_micros() as i64)
+                    .unwrap_or_default()
+            )
+        );
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.write_all(holder.as_bytes()));
+        Ok(RunLock { _file: file })
+    }
+}
+
+/// Who holds the lock file, as the holder wrote it. A holder writes it just after it took
+/// the lock, so an empty file is read again for a moment before it is said to be unknown.
+fn holder_of(path: &Path) -> String {
+    for _ in 0..20 {
+        let text = fs::read_to_string(path).unwrap_or_default();
+        if !text.trim().is_empty() {
+            return text.trim().to_string();
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    "another process, which has not said which yet".to_string()
+}
+
+/// Why a package was set aside in [`Stage::Failed`]: `failure.json` in its directory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PackageFailure {
+    /// The table or step the destination refused.
+    pub table: String,
+    /// The destination's error and its causes.
+    pub error: String,
+    /// When (ISO 8601, UTC).
+    pub failed_at: String,
+}
+
+impl WorkingDir {
+    /// Sets normalized package `load_id` aside in [`Stage::Failed`] with `failure`.
+    pub fn fail(&self, load_id: &str, failure: &PackageFailure) -> Result<(), PackageError> {
+        let dir = self.package_dir(Stage::Normalized, load_id);
+        let path = dir.join("failure.json");
+        let text = serde_json::to_vec_pretty(failure).map_err(|source| PackageError::Manifest {
+            path: path.clone(),
+            source,
+        })?;
+        write_atomic(&path, &text)?;
+        self.advance(load_id, Stage::Normalized, Stage::Failed)
+    }
+
+    /// Why failed package `load_id` was set aside (`None`: no record).
+    pub fn failure(&self, load_id: &str) -> Option<PackageFailure> {
+        let path = self
+            .package_dir(Stage::Failed, load_id)
+            .join("failure.json");
+        serde_json::from_slice(&fs::read(path).ok()?).ok()
     }
 }
 
@@ -242,12 +363,28 @@ mod tests {
     }
 
     #[test]
-    fn open_removes_unfinished_writes() {
+    fn the_lock_removes_unfinished_writes_and_opening_leaves_another_runs_alone() {
         let dir = tempfile::tempdir().unwrap();
         let wd = WorkingDir::open(dir.path()).unwrap();
+        let lock = wd.lock(Duration::ZERO).unwrap();
         let tmp = wd.tmp_dir(Stage::Extracted, "1.0");
         fs::create_dir_all(&tmp).unwrap();
-        WorkingDir::open(dir.path()).unwrap();
+        // a second run opens the directory while the first writes: nothing of it goes
+        let other = WorkingDir::open(dir.path()).unwrap();
+        assert!(tmp.exists());
+        match other.lock(Duration::from_millis(120)) {
+            Err(PackageError::Busy { holder, .. }) => {
+                assert!(
+                    holder.starts_with(&format!("process {}", std::process::id())),
+                    "{holder}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(tmp.exists());
+        drop(lock);
+        // a killed run's leftovers go when the next run takes the lock
+        let _lock = other.lock(Duration::ZERO).unwrap();
         assert!(!tmp.exists());
     }
 

@@ -87,10 +87,10 @@ impl Syncer {
         self.tx = None;
         let background = match self.thread.take().map(JoinHandle::join) {
             Some(Ok(result)) => result,
-            Some(Err(_)) => Err(PackageError::io(
-                &self.dir,
-                std::io::Error::other("the file sync thread panicked"),
-            )),
+            Some(Err(_)) => Err(PackageError::Internal(format!(
+                "the thread syncing the files of {} panicked",
+                self.dir.display()
+            ))),
             None => Ok(()),
         };
         std::mem::replace(&mut self.inline, Ok(())).and(background)

@@ -136,7 +136,16 @@ impl Schema {
         schema.check_engine()
     }
 
-    /// Reads a schema exported as YAML.
+    /// Reads a schema file: JSON when it starts with `{`, else YAML.
+    pub fn parse(text: &str) -> Result<Self, SchemaError> {
+        if text.trim_start().starts_with('{') {
+            Self::from_json(text)
+        } else {
+            Self::from_yaml(text)
+        }
+    }
+
+    /// Reads a schema from dlt's YAML export format.
     pub fn from_yaml(text: &str) -> Result<Self, SchemaError> {
         let schema: Schema =
             serde_norway::from_str(text).map_err(|e| SchemaError::Yaml(e.to_string()))?;

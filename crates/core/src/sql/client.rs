@@ -76,6 +76,12 @@ pub trait SqlClient {
         progress: &Progress,
     ) -> Result<(), BoxError>;
 
+    /// Whether `error` (of this client's driver) may go away on a retry: see
+    /// [`crate::destination::Failure`]. By default [`crate::destination::classify`] decides.
+    fn failure(&self, error: &BoxError) -> crate::destination::Failure {
+        crate::destination::classify(error.as_ref())
+    }
+
     /// How an error that is not the driver's (a package file that cannot be opened, a stored
     /// state that cannot be decoded) is reported: as it is, unless the destination describes
     /// its errors its own way.

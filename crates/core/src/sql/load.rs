@@ -48,12 +48,16 @@ pub fn load_package<C: SqlClient, D: Dialect>(
     package: &NormalizedPackage,
     progress: &Progress,
 ) -> Result<LoadOutcome, DestinationError> {
-    let wrap = |e: StepError| DestinationError::Load {
+    let wrap = |client: &C, e: StepError| DestinationError::Load {
         load_id: package.load_id().to_string(),
+        failure: client.failure(&e.source),
         table: e.step,
         source: e.source,
     };
-    client.begin().map_err(at("BEGIN")).map_err(wrap)?;
+    client
+        .begin()
+        .map_err(at("BEGIN"))
+        .map_err(|e| wrap(client, e))?;
     let mut sql = Session {
         client,
         dialect,
@@ -61,20 +65,19 @@ pub fn load_package<C: SqlClient, D: Dialect>(
     };
     match sql.apply(package, progress) {
         Ok(LoadOutcome::Loaded) => {
-            sql.client.commit().map_err(at("COMMIT")).map_err(wrap)?;
+            let committed = sql.client.commit().map_err(at("COMMIT"));
+            committed.map_err(|e| wrap(sql.client, e))?;
             Ok(LoadOutcome::Loaded)
         }
         Ok(LoadOutcome::AlreadyLoaded) => {
-            sql.client
-                .rollback()
-                .map_err(at("ROLLBACK"))
-                .map_err(wrap)?;
+            let rolled_back = sql.client.rollback().map_err(at("ROLLBACK"));
+            rolled_back.map_err(|e| wrap(sql.client, e))?;
             Ok(LoadOutcome::AlreadyLoaded)
         }
         Err(e) => {
             // the error that made us stop is the one to report
             let _ = sql.client.rollback();
-            Err(wrap(e))
+            Err(wrap(sql.client, e))
         }
     }
 }

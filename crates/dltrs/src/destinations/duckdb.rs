@@ -16,6 +16,13 @@ impl DestinationType for DuckDbDestination {
         "duckdb"
     }
 
+    fn template(&self, pipeline_name: &str) -> Option<super::DestinationTemplate> {
+        Some(super::DestinationTemplate {
+            pipeline_line: format!("destination = \"duckdb:{pipeline_name}.duckdb\""),
+            secrets: "",
+        })
+    }
+
     fn accepts(&self, spec: &str) -> bool {
         spec == "duckdb"
             || spec

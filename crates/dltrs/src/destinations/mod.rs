@@ -56,6 +56,22 @@ pub trait DestinationType: Send + Sync + 'static {
         spec: &str,
         context: &DestinationContext<'_>,
     ) -> Result<Box<dyn Destination>, Error>;
+
+    /// What `dltrs init <source> <kind>` writes for this destination; `None` (the default):
+    /// the kind has no template.
+    fn template(&self, pipeline_name: &str) -> Option<DestinationTemplate> {
+        let _ = pipeline_name;
+        None
+    }
+}
+
+/// A destination kind's part of `dltrs init` ([`crate::init`]).
+#[derive(Debug, Clone)]
+pub struct DestinationTemplate {
+    /// The `destination = ...` line of `pipeline.toml` (with a comment where it helps).
+    pub pipeline_line: String,
+    /// Lines for `.dltrs/secrets.toml` (empty when the destination needs no secret).
+    pub secrets: &'static str,
 }
 
 /// What a destination is built with besides its spec.
@@ -131,6 +147,28 @@ impl DestinationRegistry {
     pub fn default_spec(&mut self, spec: Option<&str>) -> &mut Self {
         self.default_spec = spec.map(str::to_owned);
         self
+    }
+
+    /// The `dltrs init` template of kind `name` for pipeline `pipeline_name`: an error
+    /// listing the kinds with one when it has none or is not registered.
+    pub fn template(&self, name: &str, pipeline_name: &str) -> Result<DestinationTemplate, Error> {
+        let kind = self
+            .kinds
+            .iter()
+            .find(|k| k.name() == name || k.accepts(name));
+        if let Some(template) = kind.and_then(|k| k.template(pipeline_name)) {
+            return Ok(template);
+        }
+        let with: Vec<&str> = self
+            .kinds
+            .iter()
+            .filter(|k| k.template(pipeline_name).is_some())
+            .map(|k| k.name())
+            .collect();
+        Err(Error::Config(format!(
+            "unknown destination `{name}`: dltrs init knows {}",
+            with.join(", ")
+        )))
     }
 
     /// The names of the registered kinds, in registration order.

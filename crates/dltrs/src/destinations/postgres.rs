@@ -17,6 +17,13 @@ impl DestinationType for PostgresDestination {
         "postgres"
     }
 
+    fn template(&self, _pipeline_name: &str) -> Option<super::DestinationTemplate> {
+        Some(super::DestinationTemplate {
+            pipeline_line: "destination = \"postgres\"                # credentials: .dltrs/secrets.toml or DESTINATION__POSTGRES__CREDENTIALS".into(),
+            secrets: "[destination.postgres]\n# a connection string, or a table: database, username, password, host, port\ncredentials = \"postgresql://loader:CHANGE_ME@localhost:5432/analytics\"\n\n",
+        })
+    }
+
     fn accepts(&self, spec: &str) -> bool {
         spec == "postgres"
             || spec == "postgresql"

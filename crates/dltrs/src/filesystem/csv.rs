@@ -248,6 +248,13 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_no_part_of_the_first_header() {
+        // spreadsheet tools save CSV with one; csv-core strips it, this keeps it so
+        let got = rows("\u{feff}id,name\n1,a\n", &CsvOptions::default()).unwrap_or_default();
+        assert_eq!(got, [r#"{"id":1,"name":"a"}"#]);
+    }
+
+    #[test]
     fn no_header_delimiter_and_errors() {
         let options = CsvOptions {
             delimiter: b';',

@@ -144,6 +144,25 @@ impl SourceType for FilesystemSource {
         "filesystem"
     }
 
+    fn template(&self) -> Option<crate::source::SourceTemplate> {
+        Some(crate::source::SourceTemplate {
+            pipeline_section: r#"[sources.files]
+type = "filesystem"
+
+[[sources.files.resources]]
+name = "items"
+path = "data/*.jsonl"          # or url = "https://..."; format from the name (jsonl, json, csv, parquet)
+new_files_only = true           # later runs read only new or changed files
+write_disposition = "append"
+"#,
+            secrets: "",
+            files: &[(
+                "data/sample.jsonl",
+                "{\"id\": 1, \"name\": \"first\", \"tags\": [\"a\"]}\n{\"id\": 2, \"name\": \"second\", \"tags\": []}\n",
+            )],
+        })
+    }
+
     fn resources(
         &self,
         config: FilesystemConfig,
@@ -392,7 +411,7 @@ impl Files {
                             (true, name)
                         }
                         Ok(None) => (false, name),
-                        Err(e) => return Err(format!("{name}, {e}").into()),
+                        Err(e) => return Err(format!("{name}, {}", crate::report(&e)).into()),
                     },
                     Reader::Csv { items, name } => (items.next_item(buf)?, name),
                 };

@@ -49,6 +49,29 @@ impl SourceType for RestApiSource {
         "rest_api"
     }
 
+    fn template(&self) -> Option<crate::source::SourceTemplate> {
+        Some(crate::source::SourceTemplate {
+            pipeline_section: r#"[sources.api]
+type = "rest_api"
+
+[sources.api.client]
+base_url = "https://api.example.com/v1/"
+# auth = { type = "bearer" }   # the token: .dltrs/secrets.toml or SOURCES__API__CLIENT__AUTH__TOKEN
+paginator = { type = "page_number", base_page = 1, total_path = false }
+
+[sources.api.resource_defaults]
+primary_key = "id"
+write_disposition = "merge"
+
+[[sources.api.resources]]
+name = "items"
+endpoint = { path = "items", params = { updated_since = { type = "incremental", cursor_path = "updated_at", initial_value = "2024-01-01T00:00:00Z" } } }
+"#,
+            secrets: "# [sources.api.client.auth]\n# token = \"...\"\n\n",
+            files: &[],
+        })
+    }
+
     fn resources(
         &self,
         config: RestApiConfig,

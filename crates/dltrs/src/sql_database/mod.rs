@@ -127,6 +127,23 @@ impl SourceType for SqlDatabaseSource {
         "sql_database"
     }
 
+    fn template(&self) -> Option<crate::source::SourceTemplate> {
+        Some(crate::source::SourceTemplate {
+            pipeline_section: r#"[sources.db]
+type = "sql_database"
+# credentials: .dltrs/secrets.toml ([sources.db] credentials) or SOURCES__DB__CREDENTIALS
+schema = "public"               # PostgreSQL schema; for MySQL/MariaDB, the database
+chunk_size = 10000
+# every base table when `tables` is absent
+tables = [
+  { name = "items", write_disposition = "merge", incremental = { cursor_path = "updated_at" } },
+]
+"#,
+            secrets: "[sources.db]\ncredentials = \"postgresql://reader:CHANGE_ME@localhost:5432/shop\"   # or mysql://user:pw@host:3306/shop\n\n",
+            files: &[],
+        })
+    }
+
     fn resources(
         &self,
         config: SqlDatabaseConfig,

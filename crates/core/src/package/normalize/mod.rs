@@ -18,6 +18,7 @@ use super::{ExtractedManifest, Stage, WorkingDir, read_json, seal, write_atomic,
 use crate::arrow_rows::row_item;
 use crate::error::{NormalizeError, PackageError};
 use crate::naming::NamingConvention;
+use crate::normalize::NulPolicy;
 use crate::normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer};
 use crate::progress::Progress;
 use crate::schema::{Schema, SchemaChange, WriteDisposition, pipeline_state_table};
@@ -225,13 +226,15 @@ impl NormalizedPackage {
 
 /// Normalizes the extracted package `load_id` into a normalized package, extending `schema`.
 /// The evolved schema is saved to the working directory before the package is moved into
-/// `normalized/`; the extracted package is removed last. Rows written are counted in
+/// `normalized/`; the extracted package is removed last. Names follow `naming` and NUL
+/// characters `nul` (both what the destination can store). Rows written are counted in
 /// `progress`.
 pub fn normalize(
     wd: &WorkingDir,
     load_id: &str,
     schema: Schema,
     naming: Box<dyn NamingConvention>,
+    nul: NulPolicy,
     progress: &Progress,
 ) -> Result<NormalizedPackage, PackageError> {
     let src = wd.package_dir(Stage::Extracted, load_id);
@@ -240,7 +243,7 @@ pub fn normalize(
     fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
     let result = write_package(
-        wd, &src, &tmp, &extracted, schema, naming, parallel, progress,
+        wd, &src, &tmp, &extracted, schema, naming, nul, parallel, progress,
     );
     let package = match result {
         Ok(package) => package,
@@ -267,11 +270,13 @@ fn write_package(
     extracted: &ExtractedManifest,
     schema: Schema,
     naming: Box<dyn NamingConvention>,
+    nul: NulPolicy,
     parallel: bool,
     progress: &Progress,
 ) -> Result<NormalizedPackage, PackageError> {
     let load_id = extracted.load_id.as_str();
     let mut normalizer = RelationalNormalizer::with_naming(schema, load_id, naming);
+    normalizer.set_nul_policy(nul);
     let mut roots: Vec<RootTable> = Vec::new();
     // Arrow IPC is written on a thread of its own, in the order chunks are made
     let (tables, changes, warnings, items) = std::thread::scope(|scope| {
@@ -292,9 +297,8 @@ fn write_package(
                 });
         drop(sink);
         let written = writer.join().unwrap_or_else(|_| {
-            Err(PackageError::io(
-                tmp,
-                std::io::Error::other("the package writer thread panicked"),
+            Err(PackageError::Internal(
+                "the package writer thread panicked".into(),
             ))
         });
         // a failed write stops the normalizer too: the writer's error is the cause
@@ -406,12 +410,12 @@ fn normalize_resources(
                         let failed = |source: NormalizeError| PackageError::Normalize {
                             load_id: load_id.to_string(),
                             resource: resource.name.clone(),
-                            item: item_in_resource,
                             source: Box::new(source),
                         };
                         let item = row_item(&batch, row).map_err(|reason| {
                             failed(NormalizeError::Unsupported {
                                 table: table.clone(),
+                                item: item_in_resource,
                                 reason,
                             })
                         })?;
@@ -502,17 +506,15 @@ impl Block {
         self.ends.len() as u64
     }
 
-    /// Pushes the block's items; on failure, the 0-based index of the failing item.
+    /// Pushes the block's items (an error names the failing item's position itself).
     fn push(
         &self,
         normalizer: &mut RelationalNormalizer,
         table: &str,
-    ) -> Result<(), (u64, NormalizeError)> {
+    ) -> Result<(), NormalizeError> {
         let mut start = 0;
-        for (i, &end) in self.ends.iter().enumerate() {
-            normalizer
-                .push_json(table, &self.bytes[start..end])
-                .map_err(|e| (i as u64, e))?;
+        for &end in &self.ends {
+            normalizer.push_json(table, &self.bytes[start..end])?;
             start = end;
         }
         Ok(())
@@ -599,10 +601,10 @@ impl JsonBlocks<'_, '_> {
             self.main(&first)?;
             let Some(before) = forked else { continue };
             let Ok((fork, second, chunk)) = done.recv() else {
-                return Err(PackageError::io(
-                    path,
-                    std::io::Error::other("the second normalizer thread stopped"),
-                ));
+                return Err(PackageError::Internal(format!(
+                    "the second normalizer thread stopped while normalizing {}",
+                    path.display()
+                )));
             };
             match chunk {
                 Some(chunk) if *fork.schema() == before => {
@@ -620,10 +622,9 @@ impl JsonBlocks<'_, '_> {
     fn main(&mut self, block: &Block) -> Result<(), PackageError> {
         block
             .push(self.normalizer, self.table)
-            .map_err(|(i, source)| PackageError::Normalize {
+            .map_err(|source| PackageError::Normalize {
                 load_id: self.load_id.to_string(),
                 resource: self.resource.to_string(),
-                item: *self.items + i + 1,
                 source: Box::new(source),
             })?;
         *self.items += block.len();

@@ -95,6 +95,7 @@ fn two_cores_write_what_one_normalizer_writes() {
             &extracted,
             Schema::new("test"),
             Box::new(crate::SnakeCase::new()),
+            crate::NulPolicy::Keep,
             parallel,
             &crate::progress::Progress::new(),
         )
