@@ -101,9 +101,7 @@ impl Project {
     }
 
     /// `dltrs load FILE --table t` into `target` with `extra` flags.
-    fn load(&self, target: &Target, file: &Path, extra: &[&str]) -> Output {
-        let spec = target.spec();
-        let dataset = target.dataset();
+    fn load_command(&self, spec: &str, dataset: &str, file: &Path, extra: &[&str]) -> Command {
         let mut args = vec![
             "load",
             file.to_str().unwrap(),
@@ -112,13 +110,19 @@ impl Project {
             "--pipeline-name",
             "rel",
             "--dataset-name",
-            &dataset,
+            dataset,
             "--destination",
-            &spec,
+            spec,
             "-q",
         ];
         args.extend_from_slice(extra);
-        self.command(&args).output().unwrap()
+        self.command(&args)
+    }
+
+    fn load(&self, target: &Target, file: &Path, extra: &[&str]) -> Output {
+        self.load_command(&target.spec(), &target.dataset(), file, extra)
+            .output()
+            .unwrap()
     }
 
     fn pipeline(&self, args: &[&str]) -> Output {
@@ -320,25 +324,10 @@ fn four_runs_of_one_pipeline_at_once_each_load_or_refuse_as_busy() {
                 project.write(&format!("part{i}.jsonl"), &lines)
             })
             .collect();
-        let spec = target.spec();
-        let dataset = target.dataset();
+        let (spec, dataset) = (target.spec(), target.dataset());
         let spawn = |file: &Path, wait: &str| {
             project
-                .command(&[
-                    "load",
-                    file.to_str().unwrap(),
-                    "--table",
-                    "t",
-                    "--pipeline-name",
-                    "rel",
-                    "--dataset-name",
-                    &dataset,
-                    "--destination",
-                    &spec,
-                    "-q",
-                    "--wait",
-                    wait,
-                ])
+                .load_command(&spec, &dataset, file, &["--wait", wait])
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .spawn()
@@ -379,75 +368,92 @@ fn four_runs_of_one_pipeline_at_once_each_load_or_refuse_as_busy() {
 
 #[test]
 fn a_full_disk_fails_cleanly_and_the_next_run_finishes() {
-    let project = Project::new();
-    let target = Target::DuckDb(project.path("rel.duckdb"));
-    let lines: String = (0..50_000)
-        .map(|n| format!("{{\"id\": {n}, \"pad\": \"{}\"}}\n", "y".repeat(60)))
-        .collect();
-    let file = project.write("big.jsonl", &lines);
-    // a 256 KiB file size limit stands for a full disk: writes fail with EFBIG (the signal the
-    // kernel sends with it is ignored, as a shell does)
-    let cmd = format!(
-        "trap '' XFSZ; ulimit -f 256; exec \"{}\" load \"{}\" --table t --pipeline-name rel \
-         --dataset-name rel --destination \"{}\" -q",
-        env!("CARGO_BIN_EXE_dltrs"),
-        file.display(),
-        target.spec()
-    );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&cmd)
-        .env("DLTRS_PIPELINES_DIR", project.path("pipelines"))
-        .output()
-        .unwrap();
-    let err = failed(&out);
-    assert!(
-        err.contains("the disk is full or a file size limit"),
-        "{err}"
-    );
-    let tmp = project.path("pipelines").join("rel/packages/tmp");
-    let leftovers: Vec<_> = std::fs::read_dir(&tmp)
-        .map(|d| d.flatten().count())
-        .into_iter()
-        .collect();
-    assert!(leftovers.iter().all(|n| *n == 0), "{leftovers:?}");
-    assert!(project.packages("extracted").is_empty());
+    for (project, mut target) in targets("rel_disk") {
+        let lines: String = (0..50_000)
+            .map(|n| format!("{{\"id\": {n}, \"pad\": \"{}\"}}\n", "y".repeat(60)))
+            .collect();
+        let file = project.write("big.jsonl", &lines);
+        // a 256 KiB file size limit stands for a full disk: writes fail with EFBIG (the
+        // signal the kernel sends with it is ignored, as a shell does)
+        let cmd = format!(
+            "trap '' XFSZ; ulimit -f 256; exec \"{}\" load \"{}\" --table t --pipeline-name rel \
+             --dataset-name \"{}\" --destination \"{}\" -q",
+            env!("CARGO_BIN_EXE_dltrs"),
+            file.display(),
+            target.dataset(),
+            target.spec()
+        );
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(&cmd)
+            .env("DLTRS_PIPELINES_DIR", project.path("pipelines"))
+            .output()
+            .unwrap();
+        let err = failed(&out);
+        assert!(
+            err.contains("the disk is full or a file size limit"),
+            "{err}"
+        );
+        let tmp = project.path("pipelines").join("rel/packages/tmp");
+        let leftovers = std::fs::read_dir(&tmp).map_or(0, |d| d.flatten().count());
+        assert_eq!(leftovers, 0, "{err}");
+        assert!(project.packages("extracted").is_empty());
 
-    let mut target = target;
-    ok(&project.load(&target, &file, &[]));
-    assert_eq!(
-        target.strings("SELECT CAST(count(DISTINCT id) AS VARCHAR) FROM {ds}.t"),
-        ["50000"]
-    );
+        ok(&project.load(&target, &file, &[]));
+        assert_eq!(
+            target.strings("SELECT CAST(count(DISTINCT id) AS VARCHAR) FROM {ds}.t"),
+            ["50000"]
+        );
+    }
 }
 
 #[test]
-fn an_unwritable_destination_keeps_the_package_for_the_next_run() {
-    let project = Project::new();
-    let file = project.write("a.jsonl", "{\"id\": 1}\n{\"id\": 2}\n");
-    let nowhere = Target::DuckDb(PathBuf::from("/proc/dltrs-cannot-write-here/rel.duckdb"));
-    let err = failed(&project.load(&nowhere, &file, &[]));
-    assert!(err.contains("cannot open destination"), "{err}");
-    assert!(err.contains("retried by the next run"), "{err}");
-    assert_eq!(project.packages("normalized").len(), 1);
+fn an_unreachable_destination_keeps_the_package_for_the_next_run() {
+    for (project, mut target) in targets("rel_nowhere") {
+        let nowhere = match &target {
+            Target::DuckDb(_) => "duckdb:/proc/dltrs-cannot-write-here/rel.duckdb".to_string(),
+            Target::Postgres(_) => "postgresql://root@127.0.0.1:1/test".to_string(),
+        };
+        let dataset = target.dataset();
+        let to_nowhere = |file: &Path| {
+            project
+                .load_command(&nowhere, &dataset, file, &[])
+                .output()
+                .unwrap()
+        };
+        let first = project.write("first.jsonl", "{\"id\": 1}\n");
+        if matches!(target, Target::Postgres(_)) {
+            // a new pipeline asks the destination for its state first: nothing is extracted
+            let err = failed(&to_nowhere(&first));
+            assert!(err.contains("cannot open destination"), "{err}");
+            assert!(err.contains("nothing was extracted"), "{err}");
+            assert!(project.packages("normalized").is_empty(), "{err}");
+        }
+        ok(&project.load(&target, &first, &[]));
 
-    let mut target = Target::DuckDb(project.path("rel.duckdb"));
-    let more = project.write("b.jsonl", "{\"id\": 3}\n");
-    ok(&project.load(&target, &more, &[]));
-    assert_eq!(target.ids(), ["1", "2", "3"]);
+        let second = project.write("second.jsonl", "{\"id\": 2}\n{\"id\": 3}\n");
+        let err = failed(&to_nowhere(&second));
+        assert!(err.contains("cannot open destination"), "{err}");
+        assert!(err.contains("retried by the next run"), "{err}");
+        assert_eq!(project.packages("normalized").len(), 1);
+
+        let third = project.write("third.jsonl", "{\"id\": 4}\n");
+        ok(&project.load(&target, &third, &[]));
+        assert_eq!(target.ids(), ["1", "2", "3", "4"]);
+    }
 }
 
 #[test]
 fn a_byte_order_mark_is_skipped_and_nan_is_named() {
-    let project = Project::new();
-    let mut target = Target::DuckDb(project.path("rel.duckdb"));
-    let bom = project.write("bom.jsonl", "\u{feff}{\"id\": 1}\n{\"id\": 2}\n");
-    ok(&project.load(&target, &bom, &[]));
-    assert_eq!(target.ids(), ["1", "2"]);
+    for (project, mut target) in targets("rel_bom") {
+        let bom = project.write("bom.jsonl", "\u{feff}{\"id\": 1}\n{\"id\": 2}\n");
+        ok(&project.load(&target, &bom, &[]));
+        assert_eq!(target.ids(), ["1", "2"]);
 
-    let nan = project.write("nan.jsonl", "{\"id\": 3}\n{\"id\": 4, \"x\": NaN}\n");
-    let err = failed(&project.load(&target, &nan, &[]));
-    assert!(err.contains("line 2"), "{err}");
-    assert!(err.contains("`NaN` is not JSON"), "{err}");
-    assert_eq!(target.ids(), ["1", "2"]);
+        let nan = project.write("nan.jsonl", "{\"id\": 3}\n{\"id\": 4, \"x\": NaN}\n");
+        let err = failed(&project.load(&target, &nan, &[]));
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("`NaN` is not JSON"), "{err}");
+        assert_eq!(target.ids(), ["1", "2"]);
+    }
 }

@@ -388,10 +388,7 @@ impl Pipeline {
         let Some(restored) = self
             .destination
             .restore(&self.dataset_name, &self.name, self.schema_name())
-            .map_err(|source| Error::Load {
-                source,
-                dir: self.wd.state_path(),
-            })?
+            .map_err(|source| Error::Restore { source })?
         else {
             return Ok(None);
         };

@@ -46,6 +46,18 @@ pub enum Error {
         /// Where the package waits.
         dir: PathBuf,
     },
+    /// The working directory has no state or schema, and the destination could not be asked
+    /// for the ones it holds; nothing was extracted.
+    #[error(
+        "the pipeline's state and schema could not be restored from the destination (this \
+         working directory has none yet); nothing was extracted: check the destination, then \
+         run again"
+    )]
+    Restore {
+        /// Why.
+        #[source]
+        source: DestinationError,
+    },
     /// The destination refused a package for good (a terminal error: a constraint, a type, a
     /// value it cannot store); the package is set aside and later runs go on without it.
     #[error(
