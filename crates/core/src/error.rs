@@ -71,6 +71,25 @@ pub enum NormalizeError {
         /// 1-based position of the item among its resource's items.
         item: u64,
     },
+    /// Two key paths of one table shorten to the same column name at the destination's
+    /// identifier length.
+    #[error(
+        "table `{table}`, item {item}: `{first}` and `{second}` both shorten to column \
+         `{column}` at the destination's identifier length, so their values would mix: rename \
+         one of the keys in the data, or declare the columns with shorter names"
+    )]
+    IdentifierCollision {
+        /// The table.
+        table: String,
+        /// The shortened column name.
+        column: String,
+        /// The first path (normalized, unshortened).
+        first: String,
+        /// The second.
+        second: String,
+        /// 1-based position of the item among its resource's items.
+        item: u64,
+    },
     /// A text or JSON value holds a NUL character the destination cannot store.
     #[error(
         "table `{table}`, item {item}: column `{column}` holds a NUL character (\\0 or \\u0000), \

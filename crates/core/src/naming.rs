@@ -47,6 +47,21 @@ pub trait NamingConvention: Send + Sync {
         shorten_identifier(&make_path(&parts), path, self.max_length())
     }
 
+    /// [`Self::normalize_path`] without the length limit: what the path is before it is
+    /// shortened, to tell two paths that only shorten alike from two that are alike.
+    fn normalize_path_unshortened(&self, path: &str) -> String {
+        let parts: Vec<String> = break_path(path)
+            .filter_map(|part| self.normalize_identifier_unshortened(part))
+            .collect();
+        make_path(&parts)
+    }
+
+    /// [`Self::normalize_identifier`] without the length limit. By default the same (a
+    /// convention that shortens overrides it).
+    fn normalize_identifier_unshortened(&self, identifier: &str) -> Option<String> {
+        self.normalize_identifier(identifier)
+    }
+
     /// Joins already normalized identifiers with `__` and shortens the result.
     fn shorten_fragments(&self, fragments: &[&str]) -> String {
         let path = make_path(fragments);
@@ -82,6 +97,14 @@ impl NamingConvention for SnakeCase {
         }
         let normalized = to_snake_case(&reduce_alphabet(stripped));
         Some(shorten_identifier(&normalized, stripped, self.max_length))
+    }
+
+    fn normalize_identifier_unshortened(&self, identifier: &str) -> Option<String> {
+        let stripped = py_strip(identifier);
+        if stripped.is_empty() {
+            return None;
+        }
+        Some(to_snake_case(&reduce_alphabet(stripped)))
     }
 
     fn max_length(&self) -> Option<usize> {

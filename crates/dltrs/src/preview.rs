@@ -59,9 +59,9 @@ pub enum PreviewError {
         source_name: String,
         /// The line the item starts on.
         line: u64,
-        /// Why, with the item's number.
+        /// Why, with the item's number (boxed: the error is large and rare).
         #[source]
-        source: NormalizeError,
+        source: Box<NormalizeError>,
     },
 }
 
@@ -103,7 +103,7 @@ pub fn normalize_preview(
             .map_err(|source| PreviewError::Normalize {
                 source_name: preview.source.clone(),
                 line: position.line,
-                source,
+                source: Box::new(source),
             })?;
         preview.items += 1;
         if normalizer.buffered_rows() >= FLUSH_ROWS {
@@ -127,7 +127,7 @@ impl NormalizePreview {
             .map_err(|source| PreviewError::Normalize {
                 source_name: self.source.clone(),
                 line: 0,
-                source,
+                source: Box::new(source),
             })?;
         for batch in chunk.batches {
             *self.rows.entry(batch.table).or_default() += batch.batch.num_rows() as u64;

@@ -209,6 +209,11 @@ pub struct RelationalNormalizer {
     items: u64,
     /// What NUL characters in text and JSON values become.
     nul: NulPolicy,
+    /// The first path of each shortened column, per table.
+    shortened_origins: FxHashMap<(usize, u32), u32>,
+    /// Two paths of a table shortened to one column name (table, column, paths): every
+    /// later item fails, the data would mix.
+    collision: Option<(usize, u32, String, String)>,
     seen: Vec<u64>,
     row_gen: u64,
     sys: SystemNames,
@@ -342,6 +347,8 @@ impl RelationalNormalizer {
             rng: StdRng::from_os_rng(),
             items: 0,
             nul: NulPolicy::Keep,
+            shortened_origins: FxHashMap::default(),
+            collision: None,
             seen: Vec::new(),
             row_gen: 0,
             sys,
@@ -824,6 +831,9 @@ impl RelationalNormalizer {
                         }
                     }
                     _ => {
+                        if this.paths.node(child).shortened {
+                            this.check_shortened(table, column, child);
+                        }
                         if this.mark_seen(column) {
                             if let Some(existing) =
                                 row.fields.iter_mut().find(|(c, _)| *c == column)
@@ -851,6 +861,27 @@ impl RelationalNormalizer {
             }
         }
         row
+    }
+
+    /// Records the first path that made shortened column `column` of `table`, and a second,
+    /// different path that shortens to the same name: their values would merge into one
+    /// column unseen (dlt's tag makes that a hash collision, rare but possible with many
+    /// long names sharing a head and tail).
+    fn check_shortened(&mut self, table: usize, column: u32, node: u32) {
+        let first = *self
+            .shortened_origins
+            .entry((table, column))
+            .or_insert(node);
+        if first != node && self.paths.full(first) != self.paths.full(node) {
+            self.collision.get_or_insert_with(|| {
+                (
+                    table,
+                    column,
+                    self.paths.full(first).to_string(),
+                    self.paths.full(node).to_string(),
+                )
+            });
+        }
     }
 
     /// Marks a column as present in the current row; true if it already was.
@@ -986,6 +1017,15 @@ impl RelationalNormalizer {
         self.check_table(table)?;
         let item_no = self.position();
         let row = self.flatten(table, fields, r_lvl, item_no);
+        if let Some((table, column, first, second)) = &self.collision {
+            return Err(NormalizeError::IdentifierCollision {
+                table: self.tables[*table].name.clone(),
+                column: self.names.name(*column).to_string(),
+                first: first.clone(),
+                second: second.clone(),
+                item: self.position(),
+            });
+        }
         if parent.is_none() {
             self.check_keys(table, &row)?;
         }
@@ -1548,8 +1588,30 @@ fn truncated(value: &Item<'_>) -> String {
 mod tests;
 
 #[cfg(test)]
-mod nul_tests {
+mod refusal_tests {
     use super::*;
+
+    #[test]
+    fn two_keys_shortened_to_one_column_are_refused() {
+        // two names whose dlt tags collide at 10 characters (found by search): `ab` + tag + `yz`
+        let limit = || Box::new(SnakeCase::with_max_length(10));
+        let mut n = RelationalNormalizer::with_naming(Schema::new("s"), "1", limit());
+        n.push_json("t", br#"{"ab_00006383_yz": 1, "other": 1}"#)
+            .unwrap();
+        let err = n.push_json("t", br#"{"ab_00021309_yz": 2}"#).unwrap_err();
+        assert!(
+            err.to_string().starts_with(
+                "table `t`, item 2: `ab_00006383_yz` and `ab_00021309_yz` both shorten to column `abbvqsmwyz`"
+            ),
+            "{err}"
+        );
+        // the same key again is one column, not a collision
+        let mut n = RelationalNormalizer::with_naming(Schema::new("s"), "1", limit());
+        n.push_json("t", br#"{"ab_00006383_yz": 1}"#).unwrap();
+        n.push_json("t", br#"{"ab_00006383_yz": 2}"#).unwrap();
+        // and in another table it is harmless
+        n.push_json("u", br#"{"ab_00021309_yz": 2}"#).unwrap();
+    }
 
     #[test]
     fn json_nul_escapes_are_found_and_removed_but_escaped_backslashes_are_text() {

@@ -48,6 +48,11 @@ pub(crate) struct PathNode {
     /// Interned unshortened path of the child table a list at this path goes to, relative to
     /// the row's table.
     pub(crate) list_path: u32,
+    /// The column name is shortened (the destination's identifier length): two different
+    /// paths may then meet in one name, which the normalizer checks.
+    pub(crate) shortened: bool,
+    /// The normalized path before any shortening (`a__b`).
+    full: String,
 }
 
 /// The key-path tree of all rows.
@@ -65,8 +70,15 @@ impl Paths {
                 joined: String::new(),
                 column: u32::MAX,
                 list_path: u32::MAX,
+                shortened: false,
+                full: String::new(),
             }],
         }
+    }
+
+    /// The normalized path of node `id` before any shortening (`a__b`).
+    pub(crate) fn full(&self, id: u32) -> &str {
+        &self.nodes[id as usize].full
     }
 
     pub(crate) fn node(&self, id: u32) -> &PathNode {
@@ -89,13 +101,21 @@ impl Paths {
         let parent_joined = &self.nodes[parent as usize].joined;
         let joined = join(parent_joined, &normalized);
         let list_path = names.intern(&join(parent_joined, &table_part));
-        let column = names.intern(&naming.shorten_fragments(&[&joined]));
+        let column_name = naming.shorten_fragments(&[&joined]);
+        let full = join(
+            &self.nodes[parent as usize].full,
+            &unshortened_key(naming, key),
+        );
+        let shortened = column_name != full;
+        let column = names.intern(&column_name);
         let id = self.nodes.len() as u32;
         self.nodes.push(PathNode {
             children: FxHashMap::default(),
             joined,
             column,
             list_path,
+            shortened,
+            full,
         });
         self.nodes[parent as usize].children.insert(key.into(), id);
         id
@@ -113,6 +133,19 @@ fn normalize_key(naming: &dyn NamingConvention, key: &str, as_table: bool) -> St
     };
     // a key made only of separators (`__`) normalizes to nothing; dlt would create a column
     // without a name, we use the empty-key name instead
+    if normalized.is_empty() {
+        EMPTY_KEY.to_string()
+    } else {
+        normalized
+    }
+}
+
+/// [`normalize_key`] (a column's) before shortening.
+fn unshortened_key(naming: &dyn NamingConvention, key: &str) -> String {
+    if crate::naming::py_strip(key).is_empty() {
+        return EMPTY_KEY.to_string();
+    }
+    let normalized = naming.normalize_path_unshortened(key);
     if normalized.is_empty() {
         EMPTY_KEY.to_string()
     } else {
