@@ -433,7 +433,7 @@ fn reference(value: &Value) -> Option<String> {
 }
 
 /// The URL of the link with relation `rel` in an RFC 8288 `Link` header.
-pub(crate) fn link_with_rel(header: &str, rel: &str) -> Option<String> {
+pub fn link_with_rel(header: &str, rel: &str) -> Option<String> {
     let mut rest = header;
     while let Some(open) = rest.find('<') {
         let close = rest[open..].find('>')? + open;
