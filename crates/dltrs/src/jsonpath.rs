@@ -181,12 +181,10 @@ impl JsonPath {
                     fields.iter().find_map(|(_, v)| walk(rest, v))
                 }
                 (Step::Descendants(key), Item::Object(fields)) => {
+                    // a match whose value does not continue the path may hold one that does
                     fields.iter().find_map(|(name, v)| {
-                        if name == key {
-                            walk(rest, v)
-                        } else {
-                            walk(steps, v)
-                        }
+                        let here = if name == key { walk(rest, v) } else { None };
+                        here.or_else(|| walk(steps, v))
                     })
                 }
                 (Step::Descendants(_), Item::Array(items)) => {
@@ -271,6 +269,18 @@ mod tests {
             let parsed = JsonPath::parse(path).unwrap_or_else(|e| panic!("{e}"));
             assert_eq!(parsed.take(doc.clone()), find(path, &doc), "{path}");
         }
+    }
+
+    #[test]
+    fn first_item_finds_a_descendant_inside_another_match() {
+        // `$..a.b`: the outer `a` has no `b`, the `a` inside it has; `find` saw it, while
+        // `first_item` (incremental cursors) stopped at the outer one
+        let text = r#"{"x": 1, "a": {"a": {"b": 3}}}"#;
+        let doc: Value = serde_json::from_str(text).unwrap();
+        let item = dltrs_core::json::parse_str(text).unwrap();
+        let path = JsonPath::parse("$..a.b").unwrap();
+        assert_eq!(path.first(&doc), Some(&json!(3)));
+        assert_eq!(path.first_item(&item), Some(&Item::Int(3)));
     }
 
     #[test]

@@ -32,8 +32,13 @@ pub fn parse_timestamp(s: &str) -> Option<i64> {
         return None;
     }
     let time = parse_time_part(&rest[1..], basic)?;
-    Some(to_epoch_micros(date, time))
+    Some(to_epoch_micros(date, time)).filter(|micros| PYTHON_MICROS.contains(micros))
 }
+
+/// The instants Python's `datetime` holds (years 1 to 9999, UTC): an offset may carry a
+/// timestamp written in range out of it, and [`format_timestamp`] could then write a year
+/// that no parser (this one included) reads back.
+const PYTHON_MICROS: std::ops::Range<i64> = -62_135_596_800_000_000..253_402_300_800_000_000;
 
 /// Parses what dlt accepts when it coerces text into an existing timestamp column: a full
 /// timestamp, or a date alone (midnight UTC).
@@ -108,8 +113,13 @@ fn digits(s: &str, n: usize) -> Option<(u32, &str)> {
 }
 
 /// Parses the date at the start of `s`; returns the date, the rest, and whether the basic
-/// (separator-less) format was used.
+/// (separator-less) format was used. A week date outside years 1 to 9999 (`0001-W01-1` is in
+/// year 0) is refused, like every other date there.
 fn parse_date_part(s: &str) -> Option<(Date, &str, bool)> {
+    parse_any_date_part(s).filter(|(date, ..)| (1..=9999).contains(&date.year))
+}
+
+fn parse_any_date_part(s: &str) -> Option<(Date, &str, bool)> {
     let (year, rest) = digits(s, 4)?;
     if year == 0 {
         return None;
@@ -350,6 +360,28 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn timestamps_and_dates_outside_years_1_to_9999_are_refused() {
+        // in range as written, out of it in UTC or as a calendar date: formatted back they
+        // would read `10000-01-01T04:59:59+00:00` or `0000-12-31`, which nothing parses
+        for s in [
+            "9999-12-31T23:59:59-05:00",
+            "0001-01-01T00:00:00+01:00",
+            "9999-W52-6",
+            "9999-W53-1T00:00:00",
+        ] {
+            assert_eq!(parse_timestamp(s), None, "{s}");
+            assert_eq!(coerce_timestamp(s), None, "{s}");
+            assert_eq!(coerce_date(s), None, "{s}");
+        }
+        let last = parse_timestamp("9999-12-31T23:59:59.999999Z").unwrap();
+        assert_eq!(format_timestamp(last), "9999-12-31T23:59:59.999999+00:00");
+        let first = parse_timestamp("0001-01-01T00:00:00Z").unwrap();
+        assert_eq!(format_timestamp(first), "0001-01-01T00:00:00+00:00");
+        assert_eq!(coerce_date("9999-W52-5"), Some(2_932_896));
+        assert_eq!(coerce_date("0001-W01-1"), Some(-719_162));
     }
 
     #[test]

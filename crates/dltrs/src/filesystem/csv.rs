@@ -40,7 +40,7 @@ enum Kind {
 }
 
 /// Reads rows of a CSV input and writes each as a JSON object.
-pub(crate) struct CsvItems {
+pub struct CsvItems {
     reader: csv::Reader<Box<dyn BufRead + Send>>,
     name: String,
     headers: Vec<String>,
@@ -52,7 +52,9 @@ pub(crate) struct CsvItems {
 }
 
 impl CsvItems {
-    pub(crate) fn new(
+    /// Reads the header row (when `options` say there is one) of `reader`, a file named
+    /// `name` in errors.
+    pub fn new(
         reader: Box<dyn BufRead + Send>,
         name: String,
         options: &CsvOptions,
@@ -140,7 +142,7 @@ impl CsvItems {
     }
 
     /// Writes the next row as a JSON object into `buf`; `false` at the end.
-    pub(crate) fn next_item(&mut self, buf: &mut Vec<u8>) -> Result<bool, BoxError> {
+    pub fn next_item(&mut self, buf: &mut Vec<u8>) -> Result<bool, BoxError> {
         if self.chunk.is_empty() && !self.done {
             self.fill()?;
         }

@@ -11,9 +11,9 @@ use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchR
 use serde::{Deserialize, Deserializer};
 
 pub use self::csv::CsvOptions;
-pub use open::{Input, Location, open};
-
-use self::csv::CsvItems;
+// for the fuzz checks (`crates/fuzz-checks`), which read CSV as the source does
+#[doc(hidden)]
+pub use self::csv::CsvItems;
 use crate::http::{HttpClient, HttpConfig, Redactor};
 use crate::progress::Progress;
 use crate::resource_state::ResourceState;
@@ -22,6 +22,7 @@ use crate::source::{ResourceTables, SourceContext, SourceType};
 use crate::table_hints::{TableHintsConfig, WithHints};
 use crate::{Error, Resource};
 use dltrs_core::json::stream::JsonItems;
+pub use open::{Input, Location, open};
 
 /// A file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

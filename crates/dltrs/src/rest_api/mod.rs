@@ -30,6 +30,9 @@ pub use config::{
     PaginatorSpec, ResourceConfig, ResourceSettings, ResponseAction, ResponseActionKind,
     RestApiConfig,
 };
+// for the fuzz checks (`crates/fuzz-checks`)
+#[doc(hidden)]
+pub use paginator::link_with_rel;
 pub use source::rest_api_resources;
 // the hints were first defined here; they are every source's now
 pub use crate::table_hints::{ColumnConfig, Keys, TableHintsConfig, WriteDispositionConfig};

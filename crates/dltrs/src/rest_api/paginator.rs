@@ -433,13 +433,15 @@ fn reference(value: &Value) -> Option<String> {
 }
 
 /// The URL of the link with relation `rel` in an RFC 8288 `Link` header.
-pub(crate) fn link_with_rel(header: &str, rel: &str) -> Option<String> {
+pub fn link_with_rel(header: &str, rel: &str) -> Option<String> {
     let mut rest = header;
     while let Some(open) = rest.find('<') {
         let close = rest[open..].find('>')? + open;
         let url = &rest[open + 1..close];
         let params_end = rest[close..].find('<').map_or(rest.len(), |i| i + close);
-        let params = &rest[close + 1..params_end];
+        // the `,` before the next link is not part of this link's last parameter
+        let params = rest[close + 1..params_end].trim_end();
+        let params = params.strip_suffix(',').unwrap_or(params);
         for param in params.split(';') {
             let Some((name, value)) = param.split_once('=') else {
                 continue;
@@ -615,5 +617,30 @@ pub(crate) fn extract_records(json: Value, selector: &JsonPath) -> Vec<Value> {
         Value::Null => Vec::new(),
         Value::Array(items) => items,
         other => vec![other],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_header_relation_before_the_last_link_is_found() {
+        // GitHub's header: `next` comes first; its `rel` value was read with the `,` that
+        // separates it from `last`, and never matched
+        let header = r#"<https://api.github.com/r?page=2>; rel="next", <https://api.github.com/r?page=5>; rel="last""#;
+        assert_eq!(
+            link_with_rel(header, "next").as_deref(),
+            Some("https://api.github.com/r?page=2")
+        );
+        assert_eq!(
+            link_with_rel(header, "last").as_deref(),
+            Some("https://api.github.com/r?page=5")
+        );
+        assert_eq!(
+            link_with_rel("<a>;rel=next,<b>;rel=last", "next").as_deref(),
+            Some("a")
+        );
+        assert_eq!(link_with_rel(header, "prev"), None);
     }
 }

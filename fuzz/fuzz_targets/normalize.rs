@@ -1,0 +1,4 @@
+//! Fuzz target `normalize`: the checks of `dltrs_fuzz_checks::normalize` on each input.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| dltrs_fuzz_checks::normalize(data));
