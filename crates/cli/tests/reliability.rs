@@ -457,3 +457,23 @@ fn a_byte_order_mark_is_skipped_and_nan_is_named() {
         assert_eq!(target.ids(), ["1", "2"]);
     }
 }
+
+#[test]
+fn an_unwritable_pipelines_directory_is_named_with_what_to_do() {
+    let project = Project::new();
+    let target = Target::DuckDb(project.path("rel.duckdb"));
+    let file = project.write("a.jsonl", "{\"id\": 1}\n");
+    let out = project
+        .load_command(&target.spec(), &target.dataset(), &file, &[])
+        .env("DLTRS_PIPELINES_DIR", "/proc/dltrs-no-pipelines-here")
+        .output()
+        .unwrap();
+    let err = failed(&out);
+    assert!(
+        err.contains(
+            "cannot create the pipeline's working directory /proc/dltrs-no-pipelines-here/rel"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("must be a writable folder"), "{err}");
+}

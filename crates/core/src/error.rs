@@ -197,6 +197,20 @@ pub enum PackageError {
         #[source]
         source: std::io::Error,
     },
+    /// The pipeline's working directory cannot be created.
+    #[error(
+        "cannot create the pipeline's working directory {}: the pipelines directory \
+         (--pipelines-dir, DLTRS_PIPELINES_DIR, or ~/.dltrs/pipelines) must be a writable folder{}",
+        path.display(),
+        disk_full_hint(source)
+    )]
+    WorkingDir {
+        /// The working directory.
+        path: std::path::PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
     /// A package manifest or stored schema is not what dltrs wrote.
     #[error(
         "{}: unreadable package file (the package is damaged: delete its directory to drop it)",

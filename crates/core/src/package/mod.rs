@@ -93,7 +93,10 @@ impl WorkingDir {
         let mut dirs = vec![wd.root.join("schemas"), wd.packages().join("tmp")];
         dirs.extend(Stage::ALL.map(|stage| wd.packages().join(stage.dir_name())));
         for dir in dirs {
-            fs::create_dir_all(&dir).map_err(|e| PackageError::io(&dir, e))?;
+            fs::create_dir_all(&dir).map_err(|source| PackageError::WorkingDir {
+                path: wd.root.clone(),
+                source,
+            })?;
         }
         Ok(wd)
     }
