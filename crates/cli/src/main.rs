@@ -21,7 +21,8 @@ Get started:
                                         destinations: duckdb, postgres)
   dltrs run pipeline.toml               run it (extract, normalize, load)
   dltrs pipeline NAME info              what the pipeline holds; also trace, load-package,
-                                        failed-jobs, drop, sync, abort-packages, schema
+                                        failed-jobs, retry-package, drop, sync,
+                                        abort-packages, schema
   dltrs load rides.jsonl --table rides  load one file into <pipeline>.duckdb
   dltrs load rides.jsonl --table rides --destination postgresql://USER:PW@HOST:5432/DB
 
