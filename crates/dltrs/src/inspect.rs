@@ -150,7 +150,7 @@ impl Pipeline {
             failed_packages: self
                 .failed_packages()?
                 .into_iter()
-                .map(|(id, _)| id)
+                .map(|p| p.load_id)
                 .collect(),
             last_run: trace.map(|t| LastRun {
                 ok: t.error.is_none(),
@@ -166,11 +166,7 @@ impl Pipeline {
         Ok(FailedJobs {
             pipeline_name: self.name().to_owned(),
             error: self.last_trace().and_then(|t| t.error),
-            failed: self
-                .failed_packages()?
-                .into_iter()
-                .map(|(load_id, failure)| FailedPackage { load_id, failure })
-                .collect(),
+            failed: self.failed_packages()?,
             pending: self.pending_packages()?,
         })
     }
@@ -225,9 +221,7 @@ impl fmt::Display for PipelineInfo {
                 "  last run: {} ({:.2} s), {}",
                 run.started_at,
                 run.elapsed_secs,
-                run.error
-                    .as_ref()
-                    .map_or("ok".to_string(), |e| format!("failed: {e}"))
+                crate::trace::outcome(run.error.as_deref())
             ),
             None => writeln!(f, "  last run: none recorded"),
         }

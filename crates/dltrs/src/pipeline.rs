@@ -25,7 +25,7 @@ use indexmap::IndexMap;
 use serde_json::Value;
 
 use crate::incremental::Decision;
-use crate::inspect::{PackageManifest, PackageReport, PackageSummary};
+use crate::inspect::{FailedPackage, PackageManifest, PackageReport, PackageSummary};
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 use crate::progress::{Progress, Stage as RunStage};
 use crate::resource::{Items, Pulled, Resource};
@@ -428,14 +428,14 @@ impl Pipeline {
 
     /// Packages the destination refused for good ([`Stage::Failed`]), oldest first, with
     /// why; they are not retried until [`Pipeline::retry_package`] puts them back.
-    pub fn failed_packages(&self) -> Result<Vec<(String, Option<PackageFailure>)>> {
+    pub fn failed_packages(&self) -> Result<Vec<FailedPackage>> {
         Ok(self
             .wd
             .packages_in(Stage::Failed)?
             .into_iter()
-            .map(|id| {
-                let failure = self.wd.failure(&id);
-                (id, failure)
+            .map(|load_id| FailedPackage {
+                failure: self.wd.failure(&load_id),
+                load_id,
             })
             .collect())
     }
@@ -449,46 +449,16 @@ impl Pipeline {
     }
 
     fn retry_locked(&mut self, load_id: &str) -> Result<()> {
-        let dir = self.wd.package_dir(Stage::Failed, load_id);
-        if !dir.is_dir() {
-            return Err(Error::Config(format!(
-                "pipeline {} has no failed package {load_id}; `dltrs pipeline {} failed-jobs` lists them",
-                self.name, self.name
-            )));
+        // the newest state of the working directory and the pending packages: a package
+        // state no newer than it would move a cursor back
+        let newest = self.state()?.version();
+        if self.wd.retry(load_id, |state| state.version() > newest)? {
+            return Ok(());
         }
-        let path = dir.join("manifest.json");
-        let bytes = std::fs::read(&path).map_err(|source| PackageError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let mut manifest: dltrs_core::package::NormalizedManifest = serde_json::from_slice(&bytes)
-            .map_err(|source| PackageError::Manifest {
-                path: path.clone(),
-                source,
-            })?;
-        // the newest state of the working directory and the pending packages
-        let stored = self.state()?.version();
-        let stale = manifest
-            .pipeline_state
-            .as_ref()
-            .is_some_and(|state| state.version() <= stored);
-        if stale {
-            manifest.state = None;
-            manifest.pipeline_state = None;
-            let text =
-                serde_json::to_vec_pretty(&manifest).map_err(|source| PackageError::Manifest {
-                    path: path.clone(),
-                    source,
-                })?;
-            write_atomic(&path, &text)?;
-        }
-        let failure = dir.join("failure.json");
-        std::fs::remove_file(&failure).map_err(|source| PackageError::Io {
-            path: failure.clone(),
-            source,
-        })?;
-        self.wd.advance(load_id, Stage::Failed, Stage::Normalized)?;
-        Ok(())
+        Err(Error::Config(format!(
+            "pipeline {} has no failed package {load_id}; `dltrs pipeline {} failed-jobs` lists them",
+            self.name, self.name
+        )))
     }
 
     /// Runs `f` holding the working directory's lock: taken here unless the caller holds it
@@ -520,13 +490,13 @@ impl Pipeline {
 
     fn run_locked(&mut self, resources: impl IntoIterator<Item = Resource>) -> Result<LoadInfo> {
         let started = Instant::now();
-        let started_at = crate::trace::now();
+        let started_at = dltrs_core::types::datetime::now_timestamp();
         let mut steps = Vec::new();
         let result = self.run_steps(resources, started, &mut steps);
         let trace = Trace {
             pipeline_name: self.name.clone(),
             started_at,
-            finished_at: crate::trace::now(),
+            finished_at: dltrs_core::types::datetime::now_timestamp(),
             elapsed_secs: started.elapsed().as_secs_f64(),
             steps,
             load_info: result.as_ref().ok().cloned(),
@@ -592,27 +562,23 @@ impl Pipeline {
     /// Package `load_id` with its manifest, in whatever stage it is.
     pub fn package(&self, load_id: &str) -> Result<Option<PackageReport>> {
         for stage in Stage::ALL.into_iter().rev() {
-            let path = self.wd.package_dir(stage, load_id).join("manifest.json");
-            let Ok(bytes) = std::fs::read(&path) else {
-                continue;
-            };
-            let damaged = |e: serde_json::Error| Error::Stored {
-                path: path.clone(),
-                message: format!("not a package manifest: {e}"),
-            };
             let manifest = match stage {
-                Stage::Extracted => {
-                    PackageManifest::Extracted(serde_json::from_slice(&bytes).map_err(damaged)?)
-                }
-                Stage::Normalized | Stage::Loaded | Stage::Failed => {
-                    PackageManifest::Normalized(serde_json::from_slice(&bytes).map_err(damaged)?)
-                }
+                Stage::Extracted => self
+                    .wd
+                    .manifest(stage, load_id)?
+                    .map(PackageManifest::Extracted),
+                Stage::Normalized | Stage::Loaded | Stage::Failed => self
+                    .wd
+                    .manifest(stage, load_id)?
+                    .map(PackageManifest::Normalized),
             };
-            return Ok(Some(PackageReport {
-                load_id: load_id.to_owned(),
-                stage,
-                manifest,
-            }));
+            if let Some(manifest) = manifest {
+                return Ok(Some(PackageReport {
+                    load_id: load_id.to_owned(),
+                    stage,
+                    manifest,
+                }));
+            }
         }
         Ok(None)
     }
@@ -1138,7 +1104,7 @@ impl Pipeline {
                     let failure = PackageFailure {
                         table,
                         error: self.secrets.redact(&crate::report(&source)),
-                        failed_at: crate::trace::now(),
+                        failed_at: dltrs_core::types::datetime::now_timestamp(),
                     };
                     self.wd.fail(&load_id, &failure)?;
                     tracing::warn!(%load_id, table = %failure.table, "package failed for good: set aside");

@@ -63,6 +63,15 @@ pub enum PreviewError {
         #[source]
         source: Box<NormalizeError>,
     },
+    /// The normalized rows could not be assembled into batches (a dltrs bug).
+    #[error("{source_name}")]
+    Flush {
+        /// The input.
+        source_name: String,
+        /// Why.
+        #[source]
+        source: Box<NormalizeError>,
+    },
 }
 
 /// Normalizes every item of `input` (JSON Lines, one array or one object) into `table` with
@@ -122,13 +131,10 @@ pub fn normalize_preview(
 impl NormalizePreview {
     /// Counts and drops the buffered rows.
     fn count(&mut self, normalizer: &mut RelationalNormalizer) -> Result<(), PreviewError> {
-        let chunk = normalizer
-            .flush()
-            .map_err(|source| PreviewError::Normalize {
-                source_name: self.source.clone(),
-                line: 0,
-                source: Box::new(source),
-            })?;
+        let chunk = normalizer.flush().map_err(|source| PreviewError::Flush {
+            source_name: self.source.clone(),
+            source: Box::new(source),
+        })?;
         for batch in chunk.batches {
             *self.rows.entry(batch.table).or_default() += batch.batch.num_rows() as u64;
         }

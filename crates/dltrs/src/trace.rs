@@ -55,10 +55,15 @@ impl Trace {
 
     /// `ok`, or `failed: <error>`.
     pub fn outcome(&self) -> String {
-        match &self.error {
-            None => "ok".to_string(),
-            Some(e) => format!("failed: {e}"),
-        }
+        outcome(self.error.as_deref())
+    }
+}
+
+/// How a run ended, for people: `ok`, or `failed: <error>`.
+pub(crate) fn outcome(error: Option<&str>) -> String {
+    match error {
+        None => "ok".to_string(),
+        Some(e) => format!("failed: {e}"),
     }
 }
 
@@ -114,13 +119,4 @@ impl fmt::Display for Trace {
         }
         Ok(())
     }
-}
-
-/// Now as ISO 8601 in UTC.
-pub(crate) fn now() -> String {
-    let micros = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_micros() as i64)
-        .unwrap_or_default();
-    dltrs_core::types::datetime::format_timestamp(micros)
 }

@@ -92,7 +92,7 @@ fn a_failed_replace_leaves_the_old_data_and_is_set_aside_until_retried() {
         conn.execute_batch("ALTER TABLE p_dataset.t ALTER s DROP NOT NULL")
             .unwrap();
     }
-    pipeline.retry_package(&failed[0].0).unwrap();
+    pipeline.retry_package(&failed[0].load_id).unwrap();
     assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
     let info = pipeline.run(Vec::<Resource>::new()).unwrap();
     assert_eq!(info.packages.len(), 1);
@@ -389,7 +389,7 @@ fn a_refused_package_is_set_aside_without_advancing_the_cursor() {
     assert!(text.contains("CHECK constraint"), "{text}");
     let failed = pipeline.failed_packages().unwrap();
     assert_eq!(failed.len(), 1);
-    assert_eq!(failed[0].1.as_ref().unwrap().table, "t");
+    assert_eq!(failed[0].failure.as_ref().unwrap().table, "t");
     assert!(pipeline.pending_packages().unwrap().is_empty());
     // the cursor stayed where it was: the state of the failed package was not applied
     let state = pipeline.state().unwrap();
@@ -420,12 +420,15 @@ fn a_refused_package_is_set_aside_without_advancing_the_cursor() {
     );
     // a later load stored a state: retrying the old package does not move the cursor back
     let before = pipeline.state().unwrap();
-    pipeline.retry_package(&failed[0].0).unwrap();
-    assert_eq!(pipeline.pending_packages().unwrap(), [failed[0].0.clone()]);
+    pipeline.retry_package(&failed[0].load_id).unwrap();
+    assert_eq!(
+        pipeline.pending_packages().unwrap(),
+        [failed[0].load_id.clone()]
+    );
     let stored = pipeline
         .working_dir()
         .join("packages/normalized")
-        .join(&failed[0].0);
+        .join(&failed[0].load_id);
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(stored.join("manifest.json")).unwrap()).unwrap();
     assert!(manifest["pipeline_state"].is_null(), "{manifest}");

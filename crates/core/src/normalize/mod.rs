@@ -638,14 +638,17 @@ impl RelationalNormalizer {
     /// characters and counts the values.
     fn check_nul(&mut self, stage: &mut Stage<'_>) -> Result<(), NormalizeError> {
         for staged in &mut stage.values {
-            let holds = match &staged.value {
-                Scalar::Text(text) => text.contains('\0'),
-                Scalar::Json(json) => json_without_nul(json).is_some(),
-                _ => false,
+            // the value without its NULs, computed once: `None` when it holds none
+            let cleaned = match &staged.value {
+                Scalar::Text(text) if text.contains('\0') => {
+                    Scalar::Text(Cow::Owned(text.replace('\0', "")))
+                }
+                Scalar::Json(json) => match json_without_nul(json) {
+                    Some(json) => Scalar::Json(json),
+                    None => continue,
+                },
+                _ => continue,
             };
-            if !holds {
-                continue;
-            }
             let table = self.tables[staged.table].name.clone();
             let column = self.buffers[staged.table].columns[staged.column]
                 .name
@@ -657,11 +660,7 @@ impl RelationalNormalizer {
                     item: self.position(),
                 });
             }
-            staged.value = match &staged.value {
-                Scalar::Text(text) => Scalar::Text(Cow::Owned(text.replace('\0', ""))),
-                Scalar::Json(json) => Scalar::Json(json_without_nul(json).unwrap_or_default()),
-                other => other.clone(),
-            };
+            staged.value = cleaned;
             self.record_discard(NormalizeWarning::NulRemoved {
                 table,
                 column,

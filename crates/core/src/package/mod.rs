@@ -34,6 +34,7 @@ pub use normalize::{
 };
 
 use crate::error::PackageError;
+use crate::state::PipelineState;
 
 /// Items per extracted file before a new file is started.
 const ITEMS_PER_FILE: u64 = 100_000;
@@ -226,12 +227,7 @@ impl RunLock {
         let holder = format!(
             "process {} since {}",
             std::process::id(),
-            crate::types::datetime::format_timestamp(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map(|d| d.as_micros() as i64)
-                    .unwrap_or_default()
-            )
+            crate::types::datetime::now_timestamp()
         );
         let _ = file
             .set_len(0)
@@ -268,12 +264,7 @@ impl WorkingDir {
     /// Sets normalized package `load_id` aside in [`Stage::Failed`] with `failure`.
     pub fn fail(&self, load_id: &str, failure: &PackageFailure) -> Result<(), PackageError> {
         let dir = self.package_dir(Stage::Normalized, load_id);
-        let path = dir.join("failure.json");
-        let text = serde_json::to_vec_pretty(failure).map_err(|source| PackageError::Manifest {
-            path: path.clone(),
-            source,
-        })?;
-        write_atomic(&path, &text)?;
+        write_json_atomic(&dir.join("failure.json"), failure)?;
         self.advance(load_id, Stage::Normalized, Stage::Failed)
     }
 
@@ -282,7 +273,54 @@ impl WorkingDir {
         let path = self
             .package_dir(Stage::Failed, load_id)
             .join("failure.json");
-        serde_json::from_slice(&fs::read(path).ok()?).ok()
+        read_json(&path).ok()
+    }
+
+    /// Puts failed package `load_id` back into [`Stage::Normalized`]; its pipeline state
+    /// goes with it only when `keep_state` says so. `false` when there is no such package.
+    pub fn retry(
+        &self,
+        load_id: &str,
+        keep_state: impl FnOnce(&PipelineState) -> bool,
+    ) -> Result<bool, PackageError> {
+        let dir = self.package_dir(Stage::Failed, load_id);
+        let Some(mut manifest) = self.manifest::<NormalizedManifest>(Stage::Failed, load_id)?
+        else {
+            return Ok(false);
+        };
+        if manifest
+            .pipeline_state
+            .as_ref()
+            .is_some_and(|s| !keep_state(s))
+        {
+            manifest.state = None;
+            manifest.pipeline_state = None;
+            write_json_atomic(&dir.join("manifest.json"), &manifest)?;
+        }
+        let failure = dir.join("failure.json");
+        match fs::remove_file(&failure) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(PackageError::io(&failure, e));
+            }
+            _ => {}
+        }
+        self.advance(load_id, Stage::Failed, Stage::Normalized)?;
+        Ok(true)
+    }
+
+    /// The manifest of package `load_id` in `stage` (an [`ExtractedManifest`] for
+    /// [`Stage::Extracted`], a [`NormalizedManifest`] otherwise); `None` when the stage has no
+    /// such package.
+    pub fn manifest<T: serde::de::DeserializeOwned>(
+        &self,
+        stage: Stage,
+        load_id: &str,
+    ) -> Result<Option<T>, PackageError> {
+        let path = self.package_dir(stage, load_id).join("manifest.json");
+        if !path.exists() {
+            return Ok(None);
+        }
+        read_json(&path).map(Some)
     }
 }
 
@@ -325,6 +363,15 @@ pub(crate) fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Writes `value` as JSON to `path` atomically ([`write_atomic`]).
+fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<(), PackageError> {
+    let text = serde_json::to_vec_pretty(value).map_err(|source| PackageError::Manifest {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    write_atomic(path, &text)
 }
 
 /// Writes a JSON file inside a package being built (made durable by [`seal`]).

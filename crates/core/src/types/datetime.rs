@@ -71,6 +71,15 @@ pub fn coerce_time(s: &str) -> Option<i64> {
     }
 }
 
+/// Now, as [`format_timestamp`] writes it (the times of traces, locks and failures).
+pub fn now_timestamp() -> String {
+    let micros = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+        .unwrap_or_default();
+    format_timestamp(micros)
+}
+
 /// Formats microseconds since the epoch the way Python's `datetime.isoformat()` does for a UTC
 /// value: `2009-06-14T23:48:00+00:00`, with `.ffffff` only when there are microseconds.
 pub fn format_timestamp(micros: i64) -> String {
