@@ -1106,7 +1106,15 @@ impl Pipeline {
                         error: self.secrets.redact(&crate::report(&source)),
                         failed_at: dltrs_core::types::datetime::now_timestamp(),
                     };
-                    self.wd.fail(&load_id, &failure)?;
+                    if let Err(e) = self.wd.fail(&load_id, &failure) {
+                        // the destination's error is the one to report: the package stays
+                        // pending, and the next run meets the same refusal and sets it aside
+                        tracing::warn!(%load_id, error = %crate::report(&e), "cannot set the failed package aside");
+                        return Err(Error::Load {
+                            source,
+                            dir: package.dir.clone(),
+                        });
+                    }
                     tracing::warn!(%load_id, table = %failure.table, "package failed for good: set aside");
                     return Err(Error::PackageFailed {
                         source: Box::new(source),
