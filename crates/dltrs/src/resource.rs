@@ -229,7 +229,7 @@ impl Resource {
                 Ok(true)
             }
             Ok(None) => Ok(false),
-            Err(e) => Err(format!("{source}, {}", crate::report(&e)).into()),
+            Err(e) => Err(input_error(&source, &e)),
         })
     }
 
@@ -513,4 +513,10 @@ impl std::fmt::Debug for Resource {
             .field("hints", &self.hints)
             .finish_non_exhaustive()
     }
+}
+
+/// A JSON input that could not be read, named as every source names it: `<input>, line L,
+/// item N: <why>`.
+pub(crate) fn input_error(input: &str, error: &dltrs_core::json::stream::ItemsError) -> BoxError {
+    format!("{input}, {}", crate::report(error)).into()
 }

@@ -412,7 +412,7 @@ impl Files {
                             (true, name)
                         }
                         Ok(None) => (false, name),
-                        Err(e) => return Err(format!("{name}, {}", crate::report(&e)).into()),
+                        Err(e) => return Err(crate::resource::input_error(name, &e)),
                     },
                     Reader::Csv { items, name } => (items.next_item(buf)?, name),
                 };
