@@ -21,6 +21,8 @@
 //! whose write disposition or merge strategy the destination cannot apply is refused up front,
 //! so no package is ever made that no run could load.
 
+use arrow_array::RecordBatch;
+
 use crate::naming::{NamingConvention, SnakeCase};
 use crate::package::NormalizedPackage;
 use crate::progress::Progress;
@@ -156,6 +158,15 @@ pub enum DestinationError {
         #[source]
         source: BoxError,
     },
+    /// A query could not be run (see [`Destination::query`]).
+    #[error("query on {location} failed")]
+    Query {
+        /// Where (no secrets).
+        location: String,
+        /// Why (the destination's error, naming what the query got wrong).
+        #[source]
+        source: BoxError,
+    },
     /// A package could not be applied; the transaction was rolled back.
     #[error("load package {load_id} failed at table `{table}` and was rolled back")]
     Load {
@@ -288,6 +299,22 @@ pub trait Destination: Send + Sync {
         ctx: &LoadContext<'_>,
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError>;
+
+    /// Runs one SQL statement with `dataset` as the default schema (tables named without
+    /// one) and returns its rows as Arrow batches with the destination's types: what a
+    /// binding's `dataset()` and `sql_client()` read. The whole result is held, so callers
+    /// ask for what fits in memory. Destinations that cannot be queried say so.
+    fn query(&self, dataset: &str, sql: &str) -> Result<Vec<RecordBatch>, DestinationError> {
+        let _ = (dataset, sql);
+        Err(DestinationError::Query {
+            location: self.location(),
+            source: format!(
+                "the {} destination cannot be queried",
+                self.destination_name()
+            )
+            .into(),
+        })
+    }
 }
 
 /// A boxed destination is a destination: what a destination chosen at run time (from a
@@ -328,5 +355,9 @@ impl<D: Destination + ?Sized> Destination for Box<D> {
         package: &NormalizedPackage,
     ) -> Result<LoadOutcome, DestinationError> {
         (**self).load(ctx, package)
+    }
+
+    fn query(&self, dataset: &str, sql: &str) -> Result<Vec<RecordBatch>, DestinationError> {
+        (**self).query(dataset, sql)
     }
 }

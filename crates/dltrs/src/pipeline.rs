@@ -11,6 +11,8 @@
 //! normalizes and loads the new data.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use dltrs_core::destination::{Destination, DestinationError, LoadContext, LoadOutcome};
@@ -143,6 +145,7 @@ impl PipelineBuilder {
             lock_wait: self.lock_wait,
             remove_nul: self.remove_nul,
             lock: None,
+            interrupt: Interrupt::default(),
         })
     }
 }
@@ -188,6 +191,39 @@ pub struct Pipeline {
     remove_nul: bool,
     /// The working directory's lock while a run (or a command that writes) holds it.
     lock: Option<RunLock>,
+    /// Another thread's request to stop.
+    interrupt: Interrupt,
+}
+
+/// Asks a pipeline's run to stop, from another thread (a binding's Ctrl-C handler). The run
+/// stops where stopping loses nothing: before the next item of an extract (which then leaves
+/// no package), before normalizing, before loading each package. A load in progress finishes
+/// its transaction first. The request stays until [`Interrupt::clear`].
+#[derive(Debug, Clone, Default)]
+pub struct Interrupt(Arc<AtomicBool>);
+
+impl Interrupt {
+    /// Asks the run to stop.
+    pub fn interrupt(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    /// Withdraws the request (before the next run).
+    pub fn clear(&self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_interrupted(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn check(&self, step: &'static str) -> Result<()> {
+        match self.is_interrupted() {
+            true => Err(Error::Interrupted { step }),
+            false => Ok(()),
+        }
+    }
 }
 
 /// What [`Pipeline::extract`] wrote.
@@ -219,6 +255,11 @@ impl Pipeline {
     /// [`PipelineBuilder::lock_wait`]).
     pub fn set_lock_wait(&mut self, wait: Duration) {
         self.lock_wait = wait;
+    }
+
+    /// The handle that asks this pipeline's runs to stop (see [`Interrupt`]).
+    pub fn interrupt(&self) -> Interrupt {
+        self.interrupt.clone()
     }
 
     /// The counters the pipeline's runs count into.
@@ -800,6 +841,7 @@ impl Pipeline {
         tracing::info!(pipeline = %self.name, secs = t.elapsed().as_secs_f64(), items = ?extracted.items, "extracted");
         step("extract", t, Some(extracted.items.clone()));
         if let Some(load_id) = extracted.load_id {
+            self.interrupt.check("normalize")?;
             let t = Instant::now();
             match self.normalize_package(&load_id) {
                 Ok(_) => {}
@@ -925,6 +967,7 @@ impl Pipeline {
             let handle = resource.state().clone();
             match resource.items_mut() {
                 Items::Json(next) => loop {
+                    self.interrupt.check("extract")?;
                     buf.clear();
                     match next(&mut buf) {
                         Ok(pull @ (Pulled::Item | Pulled::ItemTo(_))) => {
@@ -943,6 +986,17 @@ impl Pipeline {
                             }
                             progress.items(1);
                         }
+                        Ok(Pulled::Batch(batch)) => {
+                            if filter.is_some() {
+                                return Err(Error::Config(format!(
+                                    "resource `{name}`: incremental cursors work on JSON items, not on Arrow tables"
+                                )));
+                            }
+                            pulled += batch.num_rows() as u64;
+                            count += batch.num_rows() as u64;
+                            writer.write_batch(&batch)?;
+                            progress.items(batch.num_rows() as u64);
+                        }
                         Ok(Pulled::End) => break,
                         Err(source) => return Err(failed(pulled + 1, source)),
                     }
@@ -953,6 +1007,7 @@ impl Pipeline {
                     )));
                 }
                 Items::Arrow(next) => loop {
+                    self.interrupt.check("extract")?;
                     match next() {
                         Ok(Some(batch)) => {
                             writer.write_batch(&batch)?;
@@ -1029,6 +1084,7 @@ impl Pipeline {
     fn normalize_locked(&mut self) -> Result<Vec<String>> {
         let ids = self.wd.packages_in(Stage::Extracted)?;
         for load_id in &ids {
+            self.interrupt.check("normalize")?;
             self.normalize_package(load_id).map_err(|e| match e {
                 Error::Normalize {
                     source: source @ PackageError::Normalize { .. },
@@ -1085,6 +1141,7 @@ impl Pipeline {
         self.progress.stage(RunStage::Loading);
         let mut infos = Vec::new();
         for load_id in self.wd.packages_in(Stage::Normalized)? {
+            self.interrupt.check("load")?;
             let package = NormalizedPackage::open(&self.wd, Stage::Normalized, &load_id)?;
             self.progress
                 .expect_load_rows(package.row_counts().map(|(_, n)| n).sum());

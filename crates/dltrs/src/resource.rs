@@ -12,14 +12,18 @@ use crate::resource_state::ResourceState;
 use crate::run_error::BoxError;
 use crate::secret::Secrets;
 
-/// What a JSON item source gave.
-pub(crate) enum Pulled {
+/// What one pull of a [`Resource::from_pulls`] stream gave.
+#[derive(Debug)]
+pub enum Pulled {
     /// No more items.
     End,
-    /// An item for the resource's table.
+    /// An item for the resource's table, written into the buffer.
     Item,
-    /// An item for the named table (a dynamic table name).
+    /// An item for the named table (a dynamic table name), written into the buffer.
     ItemTo(String),
+    /// A batch of rows that stays Arrow until normalized (a binding's `pyarrow` table); the
+    /// buffer is not read.
+    Batch(RecordBatch),
 }
 
 /// Writes the next item's JSON into the buffer. `Send`: a pipeline with its resources may move
@@ -233,6 +237,26 @@ impl Resource {
         })
     }
 
+    /// A resource from a puller that mixes JSON items and Arrow batches, what a binding
+    /// hands over from a host language whose generators yield both (dicts, and `pyarrow`
+    /// tables). Each call writes one item's JSON text into the buffer it is given (empty on
+    /// each call) and says what it wrote; the text is checked as in
+    /// [`Resource::from_json_bytes`].
+    pub fn from_pulls<F>(name: impl Into<String>, mut next: F) -> Self
+    where
+        F: FnMut(&mut Vec<u8>) -> Result<Pulled, BoxError> + Send + 'static,
+    {
+        let mut item = Vec::new();
+        Self::from_pull(name, move |buf| {
+            item.clear();
+            let pulled = next(&mut item)?;
+            if matches!(pulled, Pulled::Item | Pulled::ItemTo(_)) {
+                push_checked(&item, buf)?;
+            }
+            Ok(pulled)
+        })
+    }
+
     /// A resource over items the crate's own sources write (valid JSON already: not checked
     /// again).
     pub(crate) fn from_fn(
@@ -309,8 +333,9 @@ impl Resource {
         &self.state
     }
 
-    /// Uses `state` as the resource's state (for sources that captured it before).
-    pub(crate) fn with_state_handle(mut self, state: ResourceState) -> Self {
+    /// Uses `state` as the resource's state: for sources and bindings whose item stream
+    /// captured the handle before the resource was made.
+    pub fn with_state_handle(mut self, state: ResourceState) -> Self {
         self.state = state;
         self
     }
@@ -465,34 +490,36 @@ impl Resource {
             if failed {
                 return None;
             }
-            let next = match &mut items {
-                Items::Json(next) => {
-                    buf.clear();
-                    match next(&mut buf) {
-                        Ok(Pulled::Item | Pulled::ItemTo(_)) => {
-                            serde_json::from_slice(&buf).map_err(BoxError::from)
-                        }
-                        Ok(Pulled::End) => return None,
-                        Err(e) => Err(e),
-                    }
+            let next = loop {
+                // rows of the batch being read come first
+                if let Some((b, row)) = &mut batch
+                    && *row < b.num_rows()
+                {
+                    let item = dltrs_core::arrow_rows::row_item(b, *row);
+                    *row += 1;
+                    break item.map_err(BoxError::from).and_then(|item| {
+                        serde_json::from_str(&dltrs_core::json::item_to_string(&item))
+                            .map_err(BoxError::from)
+                    });
                 }
-                Items::Arrow(next) => loop {
-                    if let Some((b, row)) = &mut batch
-                        && *row < b.num_rows()
-                    {
-                        let item = dltrs_core::arrow_rows::row_item(b, *row);
-                        *row += 1;
-                        break item.map_err(BoxError::from).and_then(|item| {
-                            serde_json::from_str(&dltrs_core::json::item_to_string(&item))
-                                .map_err(BoxError::from)
-                        });
+                match &mut items {
+                    Items::Json(next) => {
+                        buf.clear();
+                        match next(&mut buf) {
+                            Ok(Pulled::Item | Pulled::ItemTo(_)) => {
+                                break serde_json::from_slice(&buf).map_err(BoxError::from);
+                            }
+                            Ok(Pulled::Batch(b)) => batch = Some((b, 0)),
+                            Ok(Pulled::End) => return None,
+                            Err(e) => break Err(e),
+                        }
                     }
-                    match next() {
+                    Items::Arrow(next) => match next() {
                         Ok(Some(b)) => batch = Some((b, 0)),
                         Ok(None) => return None,
                         Err(e) => break Err(e),
-                    }
-                },
+                    },
+                }
             };
             failed = next.is_err();
             Some(next)

@@ -88,7 +88,8 @@ impl ResourceState {
         inner.progress = progress.clone();
     }
 
-    pub(crate) fn source_map(&self) -> Map<String, Value> {
+    /// The source's whole state (without its resources' states).
+    pub fn source_map(&self) -> Map<String, Value> {
         self.inner().source.clone()
     }
 }

@@ -97,9 +97,26 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The destination could not be queried.
+    #[error("the dataset cannot be queried")]
+    Query {
+        /// Why.
+        #[source]
+        source: DestinationError,
+    },
     /// The pipeline is misconfigured.
     #[error("{0}")]
     Config(String),
+    /// The run was asked to stop ([`crate::Interrupt`], Ctrl-C in a binding) at a point where
+    /// stopping loses nothing: an extract in progress leaves no package, extracted and
+    /// normalized packages stay pending and the next run finishes them.
+    #[error(
+        "interrupted during {step}; packages already extracted stay pending and the next run finishes them"
+    )]
+    Interrupted {
+        /// The step that stopped: `extract`, `normalize` or `load`.
+        step: &'static str,
+    },
 }
 
 /// Result of pipeline steps.

@@ -170,6 +170,28 @@ impl SourceRegistry {
         )))
     }
 
+    /// The resources of a source of type `type_name` configured by `config` (the keys of its
+    /// `[sources.<name>]` table but `type`, as one value: what a binding hands over from a
+    /// dict), read and built as a pipeline file's source is; errors name the key's path.
+    pub fn resources_from(
+        &self,
+        type_name: &str,
+        config: toml::Value,
+        context: &SourceContext<'_>,
+    ) -> Result<Vec<Resource>, Error> {
+        let Some(kind) = self.get(type_name) else {
+            return Err(Error::Config(self.unknown(type_name)));
+        };
+        let config = SourceConfig::from_layers(kind, config).map_err(|e| {
+            let path = match e.path.as_str() {
+                "." | "" => format!("sources.{}", context.name),
+                path => format!("sources.{}.{path}", context.name),
+            };
+            Error::Config(format!("{path}: {}", e.message))
+        })?;
+        config.resources(context)
+    }
+
     /// The type registered as `name`.
     pub(crate) fn get(&self, name: &str) -> Option<Arc<dyn ErasedSourceType>> {
         self.types.iter().find(|t| t.name() == name).cloned()

@@ -463,3 +463,90 @@ fn two_pipeline_objects_of_one_name_run_one_at_a_time() {
         "{err}"
     );
 }
+
+#[test]
+fn an_interrupt_stops_the_extract_and_leaves_extracted_packages_pending() {
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let interrupt = pipeline.interrupt();
+    // the interrupt arrives while the resource is being read: nothing of it is kept
+    let asked = interrupt.clone();
+    let items = (0..1000).map(move |i| {
+        if i == 10 {
+            asked.interrupt();
+        }
+        json!({ "id": i })
+    });
+    let err = pipeline.run([Resource::new("t", items)]).unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { step: "extract" }),
+        "{err}"
+    );
+    assert!(pipeline.pending_packages().unwrap().is_empty());
+    // an extracted package stays pending when normalize is interrupted
+    interrupt.clear();
+    pipeline
+        .extract([Resource::new("t", (0..100).map(|i| json!({ "id": i })))])
+        .unwrap();
+    interrupt.interrupt();
+    let err = pipeline.normalize().unwrap_err();
+    assert!(
+        matches!(err, Error::Interrupted { step: "normalize" }),
+        "{err}"
+    );
+    assert_eq!(pipeline.pending_packages().unwrap().len(), 1);
+    // the next run finishes it, once
+    interrupt.clear();
+    let info = pipeline.run(Vec::<Resource>::new()).unwrap();
+    assert_eq!(info.row_counts()["t"], 100);
+    assert_eq!(
+        fx.strings("SELECT count(*)::TEXT FROM p_dataset.t"),
+        ["100"]
+    );
+}
+
+#[test]
+fn items_and_arrow_batches_of_one_puller_load_into_one_table() {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{DataType as ArrowType, Field, Schema};
+    use dltrs::Pulled;
+
+    let fx = Fixture::new();
+    let mut pipeline = fx.pipeline();
+    let schema = Arc::new(Schema::new(vec![Field::new("id", ArrowType::Int64, false)]));
+    let batch =
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![10, 20]))]).unwrap();
+    let mut step = 0;
+    let resource = Resource::from_pulls("mixed", move |buf: &mut Vec<u8>| {
+        step += 1;
+        Ok(match step {
+            1 => {
+                buf.extend_from_slice(br#"{"id": 1, "at": "\uf0272024-01-01T00:00:00+01:00"}"#);
+                Pulled::Item
+            }
+            2 => Pulled::Batch(batch.clone()),
+            3 => {
+                buf.extend_from_slice(br#"{"id": 2}"#);
+                Pulled::ItemTo("other".into())
+            }
+            _ => Pulled::End,
+        })
+    });
+    let info = pipeline.run([resource]).unwrap();
+    assert_eq!(info.row_counts()["mixed"], 3);
+    assert_eq!(info.row_counts()["other"], 1);
+    assert_eq!(
+        fx.strings("SELECT sum(id)::TEXT FROM p_dataset.mixed"),
+        ["31"]
+    );
+    // a typed marker is a timestamp, not text
+    let schema = pipeline.schema().unwrap();
+    let at = &schema.tables["mixed"].columns["at"];
+    assert_eq!(at.data_type, Some(DataType::Timestamp));
+    assert_eq!(
+        fx.strings("SELECT epoch_us(\"at\")::TEXT FROM p_dataset.mixed WHERE id = 1"),
+        ["1704063600000000"]
+    );
+}

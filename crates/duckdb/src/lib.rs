@@ -24,6 +24,7 @@ use dltrs_core::destination::{
 };
 use dltrs_core::package::NormalizedPackage;
 use dltrs_core::sql::Dataset;
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::{Config, Connection};
 
 use crate::client::DuckDbClient;
@@ -165,5 +166,34 @@ impl Destination for DuckDb {
             package,
             ctx.progress,
         )
+    }
+
+    fn query(&self, dataset: &str, sql: &str) -> Result<Vec<RecordBatch>, DestinationError> {
+        let failed = |source: BoxError| DestinationError::Query {
+            location: self.location(),
+            source,
+        };
+        if !self.path.exists() {
+            return Err(failed(
+                "the database file does not exist yet: nothing was loaded into it".into(),
+            ));
+        }
+        let conn = self.open(MEMORY_LIMIT)?;
+        let dataset = catalog_dataset(&conn, dataset).map_err(|e| failed(e.into()))?;
+        // the dataset is the default schema; a dataset not created yet leaves the default
+        let exists: bool = conn
+            .query_row(
+                "SELECT count(*) > 0 FROM information_schema.schemata WHERE catalog_name = ? AND schema_name = ?",
+                [dataset.catalog.as_deref().unwrap_or_default(), dataset.schema.as_str()],
+                |row| row.get(0),
+            )
+            .map_err(|e| failed(e.into()))?;
+        if exists {
+            conn.execute_batch(&format!("USE {}", dataset.qualified()))
+                .map_err(|e| failed(e.into()))?;
+        }
+        let mut statement = conn.prepare(sql).map_err(|e| failed(e.into()))?;
+        let batches = statement.query_arrow([]).map_err(|e| failed(e.into()))?;
+        Ok(batches.collect())
     }
 }

@@ -9,6 +9,7 @@
 //! credentials.rs  a connection string or dlt's fields, the password masked
 //! client.rs       the engine's SqlClient: statements, bound values, a package file per COPY
 //! copy.rs         Arrow batches as binary COPY tuples
+//! query.rs        a statement's rows as Arrow batches (text format, typed by column)
 //! sql.rs          the engine's Dialect: $1, UNIQUE, TRUNCATE a, b, <dataset>_staging, ctid
 //! ```
 //!
@@ -20,6 +21,7 @@
 mod client;
 mod copy;
 mod credentials;
+mod query;
 pub mod sql;
 
 pub use credentials::{CredentialsError, PostgresCredentials, SslMode};
@@ -181,5 +183,17 @@ impl Destination for Postgres {
             package,
             ctx.progress,
         )
+    }
+
+    fn query(
+        &self,
+        dataset: &str,
+        sql: &str,
+    ) -> Result<Vec<arrow_array::RecordBatch>, DestinationError> {
+        let mut client = self.connect()?;
+        query::query(&mut client, dataset, sql).map_err(|source| DestinationError::Query {
+            location: self.location(),
+            source: describe(source.as_ref()).into(),
+        })
     }
 }

@@ -257,6 +257,38 @@ pub fn every_case_matches_dlt<T: SuiteTarget>() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// What a dataset loaded from the case at `path` must dump as: dlt's dump
+/// (`expected/<case>.json`) for a case of `cases`, the documents it names for a case of
+/// `beyond` (then only `documents` is compared).
+///
+/// # Panics
+///
+/// When the case or its expectation cannot be read.
+#[allow(clippy::panic)]
+pub fn expectation(path: &Path) -> (Value, bool) {
+    let name = case_name(path);
+    let beyond = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "beyond");
+    if !beyond {
+        return (
+            read_json(&testdata().join("expected").join(format!("{name}.json"))),
+            false,
+        );
+    }
+    let case = read_json(path);
+    let documents = match (&case["expect_documents"], &case["expect_same_documents_as"]) {
+        (Value::Object(_), _) => case["expect_documents"].clone(),
+        (_, Value::String(other)) => {
+            read_json(&testdata().join("expected").join(format!("{other}.json")))["documents"]
+                .clone()
+        }
+        _ => panic!("{name}: no expected documents"),
+    };
+    (json!({ "documents": documents }), true)
+}
+
 /// Every case of `beyond` loaded into `T` gets the documents it expects (`expect_documents`,
 /// or those of the case `expect_same_documents_as` names).
 ///
@@ -268,17 +300,8 @@ pub fn every_beyond_case_gets_its_documents<T: SuiteTarget>() {
     let mut failures = Vec::new();
     for path in cases("beyond") {
         let name = case_name(&path);
-        let case = read_json(&path);
-        let documents = match (&case["expect_documents"], &case["expect_same_documents_as"]) {
-            (Value::Object(_), _) => case["expect_documents"].clone(),
-            (_, Value::String(other)) => {
-                read_json(&testdata().join("expected").join(format!("{other}.json")))["documents"]
-                    .clone()
-            }
-            _ => panic!("{name}: no expected documents"),
-        };
+        let (expected, _) = expectation(&path);
         let actual = run_case::<T>(&path);
-        let expected = json!({ "documents": documents });
         let actual = json!({ "documents": actual["documents"] });
         if let Err(report) = crate::compare(&expected, &actual) {
             failures.push(format!("== {name}\n{report}"));

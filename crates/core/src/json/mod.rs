@@ -4,6 +4,7 @@
 mod item;
 mod parse;
 pub mod stream;
+pub mod typed;
 mod write;
 
 pub use item::Item;

@@ -173,7 +173,14 @@ impl<'a> Parser<'a> {
             None => Err(self.err(JsonErrorKind::UnexpectedEnd)),
             Some(b'{') => self.object(depth + 1),
             Some(b'[') => self.array(depth + 1),
-            Some(b'"') => Ok(Item::Str(self.string()?)),
+            Some(b'"') => {
+                let s = self.string()?;
+                // a typed value of a binding (a dlt marker), else the string
+                Ok(match super::typed::is_typed(&s) {
+                    true => super::typed::decode(&s).unwrap_or(Item::Str(s)),
+                    false => Item::Str(s),
+                })
+            }
             Some(b't') => self.literal("true", Item::Bool(true)),
             Some(b'f') => self.literal("false", Item::Bool(false)),
             Some(b'n') => self.literal("null", Item::Null),

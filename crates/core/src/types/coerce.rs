@@ -300,7 +300,8 @@ fn to_binary(item: &Item<'_>) -> Option<Vec<u8>> {
     }
 }
 
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+/// Bytes from hexadecimal digits (two per byte, no prefix); `None` for anything else.
+pub fn decode_hex(hex: &str) -> Option<Vec<u8>> {
     if !hex.len().is_multiple_of(2) {
         return None;
     }

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use coerce::{Scalar, coerce, infer_type, typed_text, value_type};
+pub use coerce::{Scalar, coerce, decode_hex, infer_type, typed_text, value_type};
 pub use decimal::{format_decimal, parse_decimal};
 
 /// A column's data type, as dlt names it (`dlt/common/data_types/typing.py`).

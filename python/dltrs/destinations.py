@@ -1,0 +1,65 @@
+"""Destination factories with dlt's names: `dltrs.destinations.duckdb(path)`,
+`dltrs.destinations.postgres(credentials)`."""
+
+from typing import Any, Dict, List, Optional, Union
+from urllib.parse import quote, urlsplit
+
+
+class Destination:
+    """A destination as the engine names it (`spec`) and the secrets its spec holds."""
+
+    def __init__(self, destination_name: str, spec: Optional[str], secrets: Optional[List[str]] = None) -> None:
+        self.destination_name = destination_name
+        self.spec = spec
+        self.secrets = secrets or []
+
+    def __repr__(self) -> str:
+        return f"<dltrs destination {self.destination_name}>"
+
+
+def duckdb(credentials: Any = None, **_: Any) -> Destination:
+    """DuckDB: `credentials` is the database file (default `<pipeline_name>.duckdb` in the
+    working directory)."""
+    if credentials is None:
+        return Destination("duckdb", "duckdb")
+    if isinstance(credentials, dict):
+        credentials = credentials.get("database")
+    return Destination("duckdb", f"duckdb:{credentials}")
+
+
+def postgres(credentials: Union[str, Dict[str, Any], None] = None, **_: Any) -> Destination:
+    """PostgreSQL: a connection string (`postgresql://user:password@host:5432/db`) or dlt's
+    fields (`database`, `username`, `password`, `host`, `port`); without them the
+    configuration layers (`destination.postgres.credentials`) are read."""
+    if credentials is None:
+        return Destination("postgres", "postgres")
+    if isinstance(credentials, dict):
+        user = quote(str(credentials.get("username") or credentials.get("user") or ""), safe="")
+        password = credentials.get("password")
+        auth = user + (":" + quote(str(password), safe="") if password else "")
+        host = credentials.get("host") or "localhost"
+        port = credentials.get("port") or 5432
+        database = credentials.get("database") or ""
+        url = f"postgresql://{auth}@{host}:{port}/{database}"
+        secrets = [str(password), quote(str(password), safe="")] if password else []
+        return Destination("postgres", url, secrets)
+    text = str(credentials)
+    password = urlsplit(text).password
+    return Destination("postgres", text, [password] if password else [])
+
+
+def resolve(destination: Union[str, Destination, None]) -> Destination:
+    """A destination from what `pipeline(destination=...)` takes."""
+    if destination is None:
+        return Destination("duckdb", None)
+    if isinstance(destination, Destination):
+        return destination
+    if isinstance(destination, str):
+        if destination in ("duckdb", "dlt.destinations.duckdb"):
+            return duckdb()
+        if destination in ("postgres", "postgresql", "dlt.destinations.postgres"):
+            return postgres()
+        if destination.startswith(("postgres://", "postgresql://")):
+            return postgres(destination)
+        return Destination(destination.split(":")[0], destination)
+    raise TypeError(f"destination must be a name or dltrs.destinations.<kind>(...), not {type(destination).__name__}")
