@@ -7,6 +7,7 @@
 //! generator left when it ends.
 
 use std::collections::VecDeque;
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use arrow_array::RecordBatch;
@@ -51,13 +52,15 @@ impl PyResource {
         let raised: Raised = Arc::default();
         let state = ResourceState::default();
         let mut puller = Puller {
-            pull,
-            state: state.clone(),
-            started: false,
+            fetcher: Some(Fetcher {
+                pull,
+                state: state.clone(),
+            }),
+            batches: None,
+            current: Fetched::default(),
             done: false,
-            text: Vec::new(),
-            queue: VecDeque::new(),
             raised: raised.clone(),
+            name: name.clone(),
         };
         let mut resource = Resource::from_pulls(name.clone(), move |buf| puller.next(buf))
             .with_state_handle(state);
@@ -130,7 +133,7 @@ impl PyResource {
 
 /// One pulled entry, waiting to be served.
 enum Entry {
-    /// JSON text in `Puller::text`, and the table when the item names one.
+    /// JSON text in `Fetched::text`, and the table when the item names one.
     Json {
         start: usize,
         end: usize,
@@ -140,28 +143,66 @@ enum Entry {
     Batch(RecordBatch),
 }
 
-/// The engine's side of a `_Pull`.
-struct Puller {
-    pull: Py<PyAny>,
-    state: ResourceState,
-    started: bool,
-    done: bool,
-    /// The JSON of the current batch's items, back to back.
+/// A batch pulled from Python and converted.
+#[derive(Default)]
+struct Fetched {
+    /// The JSON of the batch's items, back to back.
     text: Vec<u8>,
-    queue: VecDeque<Entry>,
+    entries: VecDeque<Entry>,
+}
+
+/// What the fetching thread hands over.
+enum Message {
+    Batch(Fetched),
+    End,
+    Failed(PyErr),
+}
+
+/// Batches waiting for the engine: one converted while the engine writes the one before, so
+/// Python's work (the generator, the conversion) and the engine's (checking and writing the
+/// items) run on both cores, with one batch held in between.
+const BATCHES_AHEAD: usize = 1;
+
+/// The engine's side of a `_Pull`: the items of the batches a thread of its own fetches from
+/// Python (started at the first pull, when the resource's state is loaded).
+struct Puller {
+    /// The fetcher, until it is started.
+    fetcher: Option<Fetcher>,
+    batches: Option<Receiver<Message>>,
+    current: Fetched,
+    done: bool,
     raised: Raised,
+    name: String,
 }
 
 impl Puller {
     fn next(&mut self, buf: &mut Vec<u8>) -> Result<Pulled, BoxError> {
-        while self.queue.is_empty() && !self.done {
-            self.text.clear();
-            Python::attach(|py| self.fill(py)).map_err(|e| self.raise(e))?;
+        while self.current.entries.is_empty() && !self.done {
+            if let Some(fetcher) = self.fetcher.take() {
+                let (tx, rx) = mpsc::sync_channel(BATCHES_AHEAD);
+                std::thread::Builder::new()
+                    .name(format!("dltrs-pull-{}", self.name))
+                    .spawn(move || fetcher.run(&tx))
+                    .map_err(|e| format!("cannot start the resource's thread: {e}"))?;
+                self.batches = Some(rx);
+            }
+            let received = match &self.batches {
+                Some(rx) => rx.recv().ok(),
+                None => None,
+            };
+            match received {
+                Some(Message::Batch(fetched)) => self.current = fetched,
+                Some(Message::End) => self.done = true,
+                Some(Message::Failed(e)) => return Err(self.raise(e)),
+                None => {
+                    return Err("the resource's thread stopped unexpectedly (an internal error, please report it)".into());
+                }
+            }
         }
-        Ok(match self.queue.pop_front() {
+        Ok(match self.current.entries.pop_front() {
             None => Pulled::End,
             Some(Entry::Json { start, end, table }) => {
-                buf.extend_from_slice(&self.text[start..end]);
+                buf.extend_from_slice(&self.current.text[start..end]);
                 match table {
                     Some(table) => Pulled::ItemTo(table),
                     None => Pulled::Item,
@@ -184,27 +225,52 @@ impl Puller {
         *self.raised.lock().unwrap_or_else(PoisonError::into_inner) = Some(err);
         message.into()
     }
+}
 
-    /// Pulls the next batch from Python.
-    fn fill(&mut self, py: Python<'_>) -> PyResult<()> {
+/// Pulls batches from Python on its own thread, the GIL held for one batch at a time.
+struct Fetcher {
+    pull: Py<PyAny>,
+    state: ResourceState,
+}
+
+impl Fetcher {
+    /// Sends batches until the generator ends or fails, or the engine stops listening (an
+    /// error elsewhere, an interrupt: the generator then stops after its current batch).
+    fn run(self, batches: &SyncSender<Message>) {
+        let mut started = false;
+        loop {
+            let message = Python::attach(|py| match self.fill(py, &mut started) {
+                Ok(Some(fetched)) => Message::Batch(fetched),
+                Ok(None) => Message::End,
+                Err(e) => Message::Failed(e),
+            });
+            let last = !matches!(message, Message::Batch(_));
+            if batches.send(message).is_err() || last {
+                return;
+            }
+        }
+    }
+
+    /// The next batch, converted; `None` at the end, with the state the generator left stored.
+    fn fill(&self, py: Python<'_>, started: &mut bool) -> PyResult<Option<Fetched>> {
         let pull = self.pull.bind(py);
-        if !self.started {
-            self.started = true;
+        if !*started {
+            *started = true;
             let resource = Value::Object(self.state.to_map()).to_string();
-            let source = serde_json::to_string(&self.source_state()).unwrap_or_default();
+            let source = Value::Object(self.state.source_map()).to_string();
             pull.call_method1("start", (resource, source))?;
         }
         let batch = pull.call_method0("next_batch")?;
         if batch.is_none() {
-            self.done = true;
             let ended = pull.call_method0("finish")?;
             let (resource, source): (String, String) = ended.extract()?;
             self.store_state(&resource, &source)?;
-            return Ok(());
+            return Ok(None);
         }
         let (items, tables) = batch
             .cast::<PyTuple>()?
             .extract::<(Bound<'_, PyList>, Option<Bound<'_, PyList>>)>()?;
+        let mut fetched = Fetched::default();
         for (i, item) in items.iter().enumerate() {
             let table = match &tables {
                 Some(tables) => {
@@ -219,40 +285,18 @@ impl Puller {
             if !item.is_instance_of::<PyDict>()
                 && (item.hasattr("__arrow_c_stream__")? || item.hasattr("__arrow_c_array__")?)
             {
-                self.push_arrow(&item)?;
+                push_arrow(&item, &mut fetched.entries)?;
                 continue;
             }
-            let start = self.text.len();
-            write_json(&item, &mut self.text)?;
-            self.queue.push_back(Entry::Json {
+            let start = fetched.text.len();
+            write_json(&item, &mut fetched.text)?;
+            fetched.entries.push_back(Entry::Json {
                 start,
-                end: self.text.len(),
+                end: fetched.text.len(),
                 table,
             });
         }
-        Ok(())
-    }
-
-    /// A `pyarrow` table or batch (anything with `__arrow_c_stream__`): its batches, without
-    /// a copy per row.
-    fn push_arrow(&mut self, item: &Bound<'_, PyAny>) -> PyResult<()> {
-        if !item.hasattr("__arrow_c_stream__")? {
-            // a record batch of an older pyarrow: one array
-            self.queue
-                .push_back(Entry::Batch(RecordBatch::from_pyarrow_bound(item)?));
-            return Ok(());
-        }
-        let reader = RecordBatchStreamReader::from_pyarrow_bound(item)?;
-        for batch in reader {
-            let batch = batch.map_err(|e| PyValueError::new_err(e.to_string()))?;
-            self.queue.push_back(Entry::Batch(batch));
-        }
-        Ok(())
-    }
-
-    /// The source's state as the pipeline loaded it (without the resources' states).
-    fn source_state(&self) -> serde_json::Map<String, Value> {
-        self.state.source_map()
+        Ok(Some(fetched))
     }
 
     /// Writes the states the generator left back into the engine's handle.
@@ -279,4 +323,20 @@ impl Puller {
         }
         Ok(())
     }
+}
+
+/// A `pyarrow` table or batch (anything with `__arrow_c_stream__`): its batches, without a
+/// copy per row.
+fn push_arrow(item: &Bound<'_, PyAny>, entries: &mut VecDeque<Entry>) -> PyResult<()> {
+    if !item.hasattr("__arrow_c_stream__")? {
+        // a record batch of an older pyarrow: one array
+        entries.push_back(Entry::Batch(RecordBatch::from_pyarrow_bound(item)?));
+        return Ok(());
+    }
+    let reader = RecordBatchStreamReader::from_pyarrow_bound(item)?;
+    for batch in reader {
+        let batch = batch.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        entries.push_back(Entry::Batch(batch));
+    }
+    Ok(())
 }
