@@ -267,6 +267,10 @@ pub enum PackageError {
     /// A worker thread of the package writer panicked (a dltrs bug).
     #[error("internal error: {0} (please report)")]
     Internal(String),
+    /// The extract a normalizer followed ended without its commit (it failed, or had nothing
+    /// to extract): nothing was normalized.
+    #[error("the extract being normalized did not complete")]
+    ExtractAbandoned,
     /// An item was written before any resource was started (a dltrs bug).
     #[error("internal error: item written to a package before its resource (please report)")]
     NoResource,

@@ -11,14 +11,14 @@
 //! normalizes and loads the new data.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use dltrs_core::destination::{Destination, DestinationError, LoadContext, LoadOutcome};
 use dltrs_core::package::{
-    ExtractWriter, NormalizedPackage, PackageFailure, RunLock, Stage, WorkingDir, new_load_id,
-    normalize, write_atomic,
+    ExtractEvent, ExtractWriter, NormalizedPackage, PackageFailure, RunLock, Stage, WorkingDir,
+    new_load_id, normalize, normalize_following, write_atomic,
 };
 use dltrs_core::schema::{Schema, SchemaContract};
 use dltrs_core::state::PipelineState;
@@ -809,17 +809,16 @@ impl Pipeline {
         started: Instant,
         steps: &mut Vec<StepTrace>,
     ) -> Result<LoadInfo> {
-        let mut step =
-            |name: &'static str, since: Instant, items: Option<IndexMap<String, u64>>| {
-                steps.push(StepTrace {
-                    step: name.to_owned(),
-                    elapsed_secs: since.elapsed().as_secs_f64(),
-                    items,
-                });
-            };
+        let mut step = |name: &'static str, secs: f64, items: Option<IndexMap<String, u64>>| {
+            steps.push(StepTrace {
+                step: name.to_owned(),
+                elapsed_secs: secs,
+                items,
+            });
+        };
         let t = Instant::now();
         if self.restore_from_destination()?.is_some() {
-            step("restore", t, None);
+            step("restore", t.elapsed().as_secs_f64(), None);
         }
         let resumed = self.pending_packages()?;
         let mut packages = Vec::new();
@@ -834,16 +833,45 @@ impl Pipeline {
             let t = Instant::now();
             self.normalize()?;
             packages.extend(self.load_packages(&resumed)?);
-            step("resume", t, None);
+            step("resume", t.elapsed().as_secs_f64(), None);
         }
         let t = Instant::now();
-        let extracted = self.extract(resources)?;
-        tracing::info!(pipeline = %self.name, secs = t.elapsed().as_secs_f64(), items = ?extracted.items, "extracted");
-        step("extract", t, Some(extracted.items.clone()));
+        // the package is normalized while it is extracted, file by file, on threads of its
+        // own: the normalizer waits for each file the extract completes
+        let load_id = new_load_id();
+        let schema = self.schema()?;
+        let naming = self.destination.naming();
+        let nul = self.nul_policy();
+        let (wd, progress) = (self.wd.clone(), self.progress.clone());
+        let (tx, rx) = mpsc::channel();
+        let (extracted, normalized, tail) = std::thread::scope(|scope| {
+            let following = scope.spawn({
+                let load_id = load_id.clone();
+                move || normalize_following(&wd, &load_id, rx, schema, naming, nul, &progress)
+            });
+            let extracted = self.locked(|p| p.extract_into(resources, load_id, Some(tx)));
+            let tail = Instant::now();
+            if extracted.is_ok() {
+                self.progress.stage(RunStage::Normalizing);
+            }
+            let normalized = following.join().unwrap_or_else(|_| {
+                Err(PackageError::Internal(
+                    "the normalizer thread panicked".into(),
+                ))
+            });
+            (extracted, normalized, tail)
+        });
+        let extracted = extracted?;
+        let extract_secs = tail.duration_since(t).as_secs_f64();
+        tracing::info!(pipeline = %self.name, secs = extract_secs, items = ?extracted.items, "extracted");
+        step("extract", extract_secs, Some(extracted.items.clone()));
         if let Some(load_id) = extracted.load_id {
-            self.interrupt.check("normalize")?;
-            let t = Instant::now();
-            match self.normalize_package(&load_id) {
+            let t = tail;
+            let normalized = normalized.map_err(|source| Error::Normalize {
+                source,
+                hint: String::new(),
+            });
+            match normalized {
                 Ok(_) => {}
                 Err(Error::Normalize {
                     source: source @ PackageError::Normalize { .. },
@@ -860,11 +888,12 @@ impl Pipeline {
                 Err(e) => return Err(e),
             }
             tracing::info!(pipeline = %self.name, %load_id, secs = t.elapsed().as_secs_f64(), "normalized");
-            step("normalize", t, None);
+            step("normalize", t.elapsed().as_secs_f64(), None);
+            self.interrupt.check("load")?;
             let t = Instant::now();
             packages.extend(self.load_packages(&resumed)?);
             tracing::info!(pipeline = %self.name, %load_id, secs = t.elapsed().as_secs_f64(), "loaded");
-            step("load", t, None);
+            step("load", t.elapsed().as_secs_f64(), None);
         }
         Ok(self.load_info(packages, started))
     }
@@ -882,14 +911,27 @@ impl Pipeline {
         &mut self,
         resources: impl IntoIterator<Item = Resource>,
     ) -> Result<ExtractInfo> {
+        self.extract_into(resources, new_load_id(), None)
+    }
+
+    /// Extracts into package `load_id`, telling `follower` (a normalizer) each file as it is
+    /// complete.
+    fn extract_into(
+        &mut self,
+        resources: impl IntoIterator<Item = Resource>,
+        load_id: String,
+        follower: Option<mpsc::Sender<ExtractEvent>>,
+    ) -> Result<ExtractInfo> {
         self.restore_locked()?;
         let resources: Vec<Resource> = resources.into_iter().collect();
         self.check_capabilities(&resources)?;
         for resource in &resources {
             self.secrets.extend(resource.secrets());
         }
-        let load_id = new_load_id();
         let mut writer = ExtractWriter::begin(&self.wd, &load_id, self.schema_name())?;
+        if let Some(follower) = follower {
+            writer.follow(follower);
+        }
         let mut items = IndexMap::new();
         let mut buf = Vec::with_capacity(4096);
         let mut any = false;
@@ -1105,11 +1147,7 @@ impl Pipeline {
     fn normalize_package(&self, load_id: &str) -> Result<NormalizedPackage> {
         self.progress.stage(RunStage::Normalizing);
         let schema = self.schema()?;
-        let nul = match (self.destination.capabilities().stores_nul, self.remove_nul) {
-            (true, _) => NulPolicy::Keep,
-            (false, false) => NulPolicy::Refuse,
-            (false, true) => NulPolicy::Remove,
-        };
+        let nul = self.nul_policy();
         normalize(
             &self.wd,
             load_id,
@@ -1122,6 +1160,15 @@ impl Pipeline {
             source,
             hint: String::new(),
         })
+    }
+
+    /// What the normalizer does with NUL characters: what the destination can store.
+    fn nul_policy(&self) -> NulPolicy {
+        match (self.destination.capabilities().stores_nul, self.remove_nul) {
+            (true, _) => NulPolicy::Keep,
+            (false, false) => NulPolicy::Refuse,
+            (false, true) => NulPolicy::Remove,
+        }
     }
 
     /// Loads every normalized package, oldest first.

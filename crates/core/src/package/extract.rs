@@ -3,7 +3,8 @@
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use arrow_array::RecordBatch;
 use arrow_ipc::writer::StreamWriter;
@@ -40,7 +41,7 @@ pub struct ExtractedManifest {
 }
 
 /// One resource's part of an extracted package.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct ExtractedResource {
     /// Resource name.
     pub name: String,
@@ -52,6 +53,39 @@ pub struct ExtractedResource {
     pub files: Vec<String>,
     /// Items written.
     pub items: u64,
+}
+
+/// What an [`ExtractWriter`] tells a normalizer that follows it
+/// ([`crate::package::normalize_following`]): entries as they begin, files as they are
+/// complete (opened for reading: the handle stays valid when the package directory moves).
+#[derive(Debug)]
+pub enum ExtractEvent {
+    /// Manifest entry `index` begins (a resource, or a table its items name); its `files`
+    /// come as [`ExtractEvent::File`]s.
+    Entry {
+        /// The entry's place in the manifest.
+        index: usize,
+        /// The entry, without files.
+        resource: ExtractedResource,
+    },
+    /// A file of entry `index` is complete.
+    File {
+        /// The entry.
+        index: usize,
+        /// The file's place in the entry's `files`.
+        position: usize,
+        /// Its name in the package directory.
+        name: String,
+        /// The file, opened for reading.
+        file: File,
+    },
+    /// Every entry before `until` has all its files.
+    Complete {
+        /// The first entry that may have more.
+        until: usize,
+    },
+    /// The package is sealed in `extracted/`.
+    Committed(ExtractedManifest),
 }
 
 /// Builds an extracted package in the working directory's `tmp` and moves it into
@@ -69,14 +103,19 @@ pub struct ExtractWriter {
     /// The manifest entry of the current resource's own table; its other tables follow it.
     resource_start: usize,
     syncer: Syncer,
-    /// The open Arrow stream of the resource and the schema its batches share.
-    arrow: Option<(StreamWriter<BufWriter<File>>, SchemaRef)>,
+    /// The open Arrow stream of the resource, the schema its batches share, and the file's
+    /// place in the entry's files.
+    arrow: Option<(StreamWriter<BufWriter<File>>, SchemaRef, usize)>,
     committed: bool,
+    /// A normalizer following the extract ([`ExtractWriter::follow`]).
+    follower: Option<mpsc::Sender<ExtractEvent>>,
 }
 
 /// A JSON lines file being written for one manifest entry.
 struct OpenLines {
     entry: usize,
+    /// The file's place in the entry's files.
+    position: usize,
     file: BufWriter<File>,
     path: PathBuf,
     items: u64,
@@ -106,7 +145,40 @@ impl ExtractWriter {
             syncer,
             arrow: None,
             committed: false,
+            follower: None,
         })
+    }
+
+    /// Tells `events` about each entry and file as it is written, for a normalizer that
+    /// follows the extract; a follower that stops listening does not stop the extract.
+    pub fn follow(&mut self, events: mpsc::Sender<ExtractEvent>) {
+        self.follower = Some(events);
+    }
+
+    fn tell(&self, event: ExtractEvent) {
+        if let Some(follower) = &self.follower {
+            let _ = follower.send(event);
+        }
+    }
+
+    /// Tells the follower that a file is complete: opened for reading before the package
+    /// directory moves.
+    fn tell_file(&self, index: usize, position: usize, path: &Path) -> Result<(), PackageError> {
+        if self.follower.is_none() {
+            return Ok(());
+        }
+        let file = File::open(path).map_err(|e| PackageError::io(path, e))?;
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.tell(ExtractEvent::File {
+            index,
+            position,
+            name,
+            file,
+        });
+        Ok(())
     }
 
     /// The load id of the package being written.
@@ -123,13 +195,21 @@ impl ExtractWriter {
     ) -> Result<(), PackageError> {
         self.close_file()?;
         self.resource_start = self.manifest.resources.len();
-        self.manifest.resources.push(ExtractedResource {
+        self.tell(ExtractEvent::Complete {
+            until: self.resource_start,
+        });
+        let resource = ExtractedResource {
             name: name.to_string(),
             table: table.to_string(),
             hints,
             files: Vec::new(),
             items: 0,
+        };
+        self.tell(ExtractEvent::Entry {
+            index: self.resource_start,
+            resource: resource.clone(),
         });
+        self.manifest.resources.push(resource);
         Ok(())
     }
 
@@ -161,6 +241,10 @@ impl ExtractWriter {
                     files: Vec::new(),
                     items: 0,
                 };
+                self.tell(ExtractEvent::Entry {
+                    index: self.manifest.resources.len(),
+                    resource: entry.clone(),
+                });
                 self.manifest.resources.push(entry);
                 self.manifest.resources.len() - 1
             }
@@ -205,7 +289,7 @@ impl ExtractWriter {
         let same = self
             .arrow
             .as_ref()
-            .is_some_and(|(_, schema)| *schema == batch.schema());
+            .is_some_and(|(_, schema, _)| *schema == batch.schema());
         if !same {
             self.close_file()?;
             let index = self.resource_start + 1;
@@ -221,10 +305,11 @@ impl ExtractWriter {
                         path: path.clone(),
                         source,
                     })?;
+            let position = resource.files.len();
             resource.files.push(name);
-            self.arrow = Some((writer, batch.schema()));
+            self.arrow = Some((writer, batch.schema(), position));
         }
-        let (Some((writer, _)), Some(resource)) = (
+        let (Some((writer, _, _)), Some(resource)) = (
             self.arrow.as_mut(),
             self.manifest.resources.get_mut(self.resource_start),
         ) else {
@@ -263,12 +348,14 @@ impl ExtractWriter {
         let Some(resource) = self.manifest.resources.get_mut(entry) else {
             return Err(PackageError::NoResource);
         };
-        let name = format!("r{}.{}.jsonl", entry + 1, resource.files.len());
+        let position = resource.files.len();
+        let name = format!("r{}.{}.jsonl", entry + 1, position);
         let path = self.tmp.join(&name);
         let file = File::create(&path).map_err(|e| PackageError::io(&path, e))?;
         resource.files.push(name);
         self.json.push(OpenLines {
             entry,
+            position,
             file: BufWriter::with_capacity(1 << 20, file),
             path,
             items: 0,
@@ -282,12 +369,13 @@ impl ExtractWriter {
             .file
             .into_inner()
             .map_err(|e| PackageError::io(&lines.path, e.into_error()))?;
+        self.tell_file(lines.entry, lines.position, &lines.path)?;
         self.syncer.sync(file, lines.path);
         Ok(())
     }
 
     fn close_file(&mut self) -> Result<(), PackageError> {
-        if let Some((mut writer, _)) = self.arrow.take() {
+        if let Some((mut writer, _, position)) = self.arrow.take() {
             writer.finish().map_err(|source| PackageError::Arrow {
                 path: self.tmp.clone(),
                 source,
@@ -300,6 +388,15 @@ impl ExtractWriter {
                 })?
                 .into_inner()
                 .map_err(|e| PackageError::io(&self.tmp, e.into_error()))?;
+            if let Some(name) = self
+                .manifest
+                .resources
+                .get(self.resource_start)
+                .and_then(|r| r.files.get(position))
+            {
+                let path = self.tmp.join(name);
+                self.tell_file(self.resource_start, position, &path)?;
+            }
             self.syncer.sync(file, self.tmp.clone());
         }
         for lines in std::mem::take(&mut self.json) {
@@ -317,6 +414,7 @@ impl ExtractWriter {
         write_json(&self.tmp.join("manifest.json"), &self.manifest)?;
         seal(&self.tmp, &self.dst)?;
         self.committed = true;
+        self.tell(ExtractEvent::Committed(self.manifest.clone()));
         Ok(self.manifest.clone())
     }
 }

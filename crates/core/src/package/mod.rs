@@ -28,16 +28,18 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use extract::{ExtractWriter, ExtractedManifest, ExtractedResource};
+pub use extract::{ExtractEvent, ExtractWriter, ExtractedManifest, ExtractedResource};
 pub use normalize::{
     BatchFile, NormalizedManifest, NormalizedPackage, NormalizedTable, RootTable, normalize,
+    normalize_following,
 };
 
 use crate::error::PackageError;
 use crate::state::PipelineState;
 
-/// Items per extracted file before a new file is started.
-const ITEMS_PER_FILE: u64 = 100_000;
+/// Items per extracted file before a new file is started: small enough that a run's
+/// normalizer, which follows the extract file by file, has little left when the extract ends.
+const ITEMS_PER_FILE: u64 = 40_000;
 
 /// The stage a package is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, mpsc};
 
+mod feed;
+
 use arrow_array::RecordBatch;
 use arrow_ipc::reader::{FileReader, StreamReader};
 use arrow_ipc::writer::FileWriter;
@@ -14,7 +16,9 @@ use arrow_schema::Schema as ArrowSchema;
 use serde::{Deserialize, Serialize};
 
 use super::sync::Syncer;
-use super::{ExtractedManifest, Stage, WorkingDir, read_json, seal, write_atomic, write_json};
+use super::{
+    ExtractEvent, ExtractedManifest, Stage, WorkingDir, read_json, seal, write_atomic, write_json,
+};
 use crate::arrow_rows::row_item;
 use crate::error::{NormalizeError, PackageError};
 use crate::naming::NamingConvention;
@@ -23,6 +27,7 @@ use crate::normalize::{NormalizeWarning, NormalizedChunk, RelationalNormalizer};
 use crate::progress::Progress;
 use crate::schema::{Schema, SchemaChange, WriteDisposition, pipeline_state_table};
 use crate::state::{PipelineState, STATE_TABLE, StateRow};
+use feed::{Feed, Following, Sealed};
 
 /// Rows buffered in the normalizer before they are written out; bounds memory.
 const FLUSH_ROWS: usize = 50_000;
@@ -242,18 +247,56 @@ pub fn normalize(
     let tmp = wd.tmp_dir(Stage::Normalized, load_id);
     fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+    let mut feed = Sealed::new(&extracted, &src);
     let result = write_package(
-        wd, &src, &tmp, &extracted, schema, naming, nul, parallel, progress,
+        wd, &mut feed, &tmp, load_id, schema, naming, nul, parallel, progress,
     );
+    finish(wd, load_id, &tmp, result)
+}
+
+/// [`normalize`] of the package an [`ExtractWriter`](super::ExtractWriter) is writing, from
+/// its [`ExtractEvent`]s ([`ExtractWriter::follow`](super::ExtractWriter::follow)): files are
+/// normalized as the extract closes them, so a run normalizes while it extracts. The result
+/// is the package [`normalize`] would write from the sealed extract; it is sealed only after
+/// the extract was, so a crash at any point leaves the extracted package to normalize again.
+/// An extract that ends without its commit is [`PackageError::ExtractAbandoned`], and nothing
+/// is left.
+pub fn normalize_following(
+    wd: &WorkingDir,
+    load_id: &str,
+    events: mpsc::Receiver<ExtractEvent>,
+    schema: Schema,
+    naming: Box<dyn NamingConvention>,
+    nul: NulPolicy,
+    progress: &Progress,
+) -> Result<NormalizedPackage, PackageError> {
+    let tmp = wd.tmp_dir(Stage::Normalized, load_id);
+    fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
+    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
+    let mut feed = Following::new(events, wd.package_dir(Stage::Extracted, load_id));
+    let result = write_package(
+        wd, &mut feed, &tmp, load_id, schema, naming, nul, parallel, progress,
+    );
+    finish(wd, load_id, &tmp, result)
+}
+
+/// Seals a written package into `normalized/` and removes its extracted package; a package
+/// that failed leaves nothing.
+fn finish(
+    wd: &WorkingDir,
+    load_id: &str,
+    tmp: &Path,
+    result: Result<NormalizedPackage, PackageError>,
+) -> Result<NormalizedPackage, PackageError> {
     let package = match result {
         Ok(package) => package,
         Err(e) => {
-            let _ = fs::remove_dir_all(&tmp);
+            let _ = fs::remove_dir_all(tmp);
             return Err(e);
         }
     };
     let dst = wd.package_dir(Stage::Normalized, load_id);
-    seal(&tmp, &dst)?;
+    seal(tmp, &dst)?;
     wd.delete(Stage::Extracted, load_id)?;
     Ok(NormalizedPackage {
         dir: dst,
@@ -265,16 +308,15 @@ pub fn normalize(
 #[allow(clippy::too_many_arguments)]
 fn write_package(
     wd: &WorkingDir,
-    src: &Path,
+    feed: &mut dyn Feed,
     tmp: &Path,
-    extracted: &ExtractedManifest,
+    load_id: &str,
     schema: Schema,
     naming: Box<dyn NamingConvention>,
     nul: NulPolicy,
     parallel: bool,
     progress: &Progress,
 ) -> Result<NormalizedPackage, PackageError> {
-    let load_id = extracted.load_id.as_str();
     let mut normalizer = RelationalNormalizer::with_naming(schema, load_id, naming);
     normalizer.set_nul_policy(nul);
     let mut roots: Vec<RootTable> = Vec::new();
@@ -290,7 +332,7 @@ fn write_package(
         });
         let sink = Sink { tx, dir: tmp };
         let normalized =
-            normalize_resources(&mut normalizer, extracted, src, &sink, &mut roots, parallel)
+            normalize_resources(&mut normalizer, load_id, feed, &sink, &mut roots, parallel)
                 .and_then(|items| {
                     sink.write(flush(&mut normalizer, load_id)?)?;
                     Ok(items)
@@ -319,6 +361,7 @@ fn write_package(
             });
         }
     }
+    let extracted = feed.manifest()?;
     let mut schema = normalizer.into_schema();
     // a block may find a column only null that a later block creates: that is no news
     let mut warnings = warnings;
@@ -366,16 +409,15 @@ fn write_package(
 /// Normalizes every resource file of the extracted package into `sink`; returns the items.
 fn normalize_resources(
     normalizer: &mut RelationalNormalizer,
-    extracted: &ExtractedManifest,
-    src: &Path,
+    load_id: &str,
+    feed: &mut dyn Feed,
     sink: &Sink<'_>,
     roots: &mut Vec<RootTable>,
     parallel: bool,
 ) -> Result<u64, PackageError> {
-    let load_id = extracted.load_id.as_str();
     let mut items = 0u64;
     let mut reported_null_only = HashSet::new();
-    for resource in &extracted.resources {
+    while let Some(resource) = feed.next_entry()? {
         let table = normalizer.apply_hints(&resource.table, &resource.hints);
         normalizer.begin_resource(&resource.name);
         let write_disposition = normalizer
@@ -391,9 +433,7 @@ fn normalize_resources(
             });
         }
         let mut item_in_resource = 0u64;
-        for name in &resource.files {
-            let path = src.join(name);
-            let file = File::open(&path).map_err(|e| PackageError::io(&path, e))?;
+        while let Some((name, path, file)) = feed.next_file()? {
             if name.ends_with(".arrow") {
                 let reader = StreamReader::try_new(BufReader::with_capacity(1 << 20, file), None)
                     .map_err(|source| PackageError::Arrow {

@@ -88,11 +88,12 @@ fn two_cores_write_what_one_normalizer_writes() {
         let src = wd.package_dir(Stage::Extracted, load_id);
         let tmp = wd.tmp_dir(Stage::Normalized, load_id);
         fs::create_dir_all(&tmp).unwrap_or_else(|e| panic!("{e}"));
+        let mut feed = Sealed::new(&extracted, &src);
         let package = write_package(
             &wd,
-            &src,
+            &mut feed,
             &tmp,
-            &extracted,
+            load_id,
             Schema::new("test"),
             Box::new(crate::SnakeCase::new()),
             crate::NulPolicy::Keep,
@@ -141,4 +142,164 @@ fn two_cores_write_what_one_normalizer_writes() {
             assert_eq!(a, b, "{table} row {i}");
         }
     }
+}
+
+/// Writes the same extract twice, one followed by a normalizer as it is written: both
+/// packages are the same (entries in manifest order, files in order, whatever order the
+/// extract closed them in: interleaved tables, Arrow batches, files rotated).
+#[test]
+fn a_normalizer_following_the_extract_writes_what_one_after_it_writes() {
+    use arrow_array::Int64Array;
+    use arrow_schema::{DataType as ArrowType, Field};
+
+    let batch = || {
+        let schema = Arc::new(ArrowSchema::new(vec![Field::new(
+            "id",
+            ArrowType::Int64,
+            false,
+        )]));
+        RecordBatch::try_new(schema, vec![Arc::new(Int64Array::from(vec![1, 2, 3]))])
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let write = |writer: &mut ExtractWriter| {
+        writer
+            .begin_resource("items", "items", TableHints::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..95_000 {
+            let json = item(i);
+            if i % 10 == 3 {
+                writer.write_item_to("side", json.as_bytes())
+            } else {
+                writer.write_item(json.as_bytes())
+            }
+            .unwrap_or_else(|e| panic!("{e}"));
+            if i == 50_000 {
+                writer
+                    .write_batch(&batch())
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+        }
+        writer
+            .begin_resource("nothing", "nothing", TableHints::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .begin_resource("more", "more", TableHints::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .write_batch(&batch())
+            .unwrap_or_else(|e| panic!("{e}"));
+        writer
+            .write_item(br#"{"id": 7, "x": [1, 2]}"#)
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    let progress = crate::progress::Progress::new();
+    let mut results = Vec::new();
+    for follow in [false, true] {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let wd = WorkingDir::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let load_id = "1700000000.000002";
+        let package = std::thread::scope(|scope| {
+            let mut writer =
+                ExtractWriter::begin(&wd, load_id, "test").unwrap_or_else(|e| panic!("{e}"));
+            let following = follow.then(|| {
+                let (tx, rx) = mpsc::channel();
+                writer.follow(tx);
+                let wd = &wd;
+                let progress = &progress;
+                scope.spawn(move || {
+                    normalize_following(
+                        wd,
+                        load_id,
+                        rx,
+                        Schema::new("test"),
+                        Box::new(crate::SnakeCase::new()),
+                        crate::NulPolicy::Keep,
+                        progress,
+                    )
+                })
+            });
+            write(&mut writer);
+            writer.commit().unwrap_or_else(|e| panic!("{e}"));
+            match following {
+                Some(thread) => thread.join().unwrap_or_else(|_| panic!("panicked")),
+                None => normalize(
+                    &wd,
+                    load_id,
+                    Schema::new("test"),
+                    Box::new(crate::SnakeCase::new()),
+                    crate::NulPolicy::Keep,
+                    &progress,
+                ),
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        // sealed, the extracted package gone
+        assert!(package.dir.ends_with(load_id));
+        assert!(
+            wd.packages_in(Stage::Extracted)
+                .unwrap_or_default()
+                .is_empty()
+        );
+        results.push((
+            package.schema.to_json_pretty(),
+            format!("{:?}", package.manifest.roots),
+            package.manifest.changes.clone(),
+            package.manifest.items,
+            contents(&package),
+        ));
+    }
+    let (after, following) = (&results[0], &results[1]);
+    assert_eq!(after.0, following.0, "schemas differ");
+    assert_eq!(after.1, following.1, "roots differ");
+    assert_eq!(after.2, following.2, "changes differ");
+    assert_eq!(after.3, 95_000 + 3 + 3 + 1);
+    assert_eq!(after.3, following.3);
+    assert_eq!(after.4, following.4, "rows differ");
+}
+
+/// An extract that ends without its commit leaves the following normalizer nothing to write.
+#[test]
+fn an_abandoned_extract_leaves_no_normalized_package() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wd = WorkingDir::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+    let load_id = "1700000000.000003";
+    let progress = crate::progress::Progress::new();
+    let (tx, rx) = mpsc::channel();
+    {
+        let mut writer =
+            ExtractWriter::begin(&wd, load_id, "test").unwrap_or_else(|e| panic!("{e}"));
+        writer.follow(tx);
+        writer
+            .begin_resource("items", "items", TableHints::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..50_000 {
+            writer
+                .write_item(item(i).as_bytes())
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+        // dropped: the extract failed
+    }
+    let result = normalize_following(
+        &wd,
+        load_id,
+        rx,
+        Schema::new("test"),
+        Box::new(crate::SnakeCase::new()),
+        crate::NulPolicy::Keep,
+        &progress,
+    );
+    assert!(
+        matches!(result, Err(PackageError::ExtractAbandoned)),
+        "{result:?}"
+    );
+    assert!(
+        wd.packages_in(Stage::Normalized)
+            .unwrap_or_default()
+            .is_empty()
+    );
+    assert!(
+        fs::read_dir(wd.tmp_dir(Stage::Normalized, load_id))
+            .map(|mut d| d.next().is_none())
+            .unwrap_or(true)
+    );
 }
