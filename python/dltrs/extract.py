@@ -118,12 +118,13 @@ class _Pull:
                     break
                 if item is None:
                     continue
-                if type(item) is list:
-                    page = item
-                else:
-                    page = [item]
+                page = item if type(item) is list else [item]
+                if route is None and type(page[0] if page else None) is dict:
+                    # a page of records: the engine checks each item's type itself
+                    items.extend(page)
+                    continue
                 for one in page:
-                    if _is_frame(one):
+                    if type(one) is not dict and _is_frame(one):
                         one = _arrow_of_frame(one)
                     if route is not None:
                         if tables is None:

@@ -45,12 +45,8 @@ fn classes(py: Python<'_>) -> PyResult<&Classes> {
 const MAX_DEPTH: usize = 1000;
 
 /// Appends `value` as one JSON document to `out`.
-pub(crate) fn write_json(value: &Bound<'_, PyAny>, out: &mut Vec<u8>) -> PyResult<()> {
-    let classes = classes(value.py())?;
-    let mut text = String::new();
-    write_value(value, classes, &mut text, 0)?;
-    out.extend_from_slice(text.as_bytes());
-    Ok(())
+pub(crate) fn write_json(value: &Bound<'_, PyAny>, out: &mut String) -> PyResult<()> {
+    write_value(value, classes(value.py())?, out, 0)
 }
 
 fn write_value(

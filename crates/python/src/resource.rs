@@ -147,7 +147,7 @@ enum Entry {
 #[derive(Default)]
 struct Fetched {
     /// The JSON of the batch's items, back to back.
-    text: Vec<u8>,
+    text: String,
     entries: VecDeque<Entry>,
 }
 
@@ -202,7 +202,7 @@ impl Puller {
         Ok(match self.current.entries.pop_front() {
             None => Pulled::End,
             Some(Entry::Json { start, end, table }) => {
-                buf.extend_from_slice(&self.current.text[start..end]);
+                buf.extend_from_slice(&self.current.text.as_bytes()[start..end]);
                 match table {
                     Some(table) => Pulled::ItemTo(table),
                     None => Pulled::Item,
