@@ -61,6 +61,21 @@ def _columns(columns: Any) -> Optional[Dict[str, Dict[str, Any]]]:
     return {name: {k: v for k, v in spec.items() if k in COLUMN_KEYS and v is not None} for name, spec in named}
 
 
+def hint_config(**hints: Any) -> Dict[str, Any]:
+    """dlt's table hints as the engine's configuration keys (those of a pipeline file's
+    resource table): unset hints left out, keys as lists, columns by name."""
+    config: Dict[str, Any] = {}
+    for key, value in hints.items():
+        if value is None:
+            continue
+        if key in ("primary_key", "merge_key"):
+            value = _keys(value)
+        elif key == "columns":
+            value = _columns(value)
+        config[key] = value
+    return config
+
+
 def _is_arrow(item: Any) -> bool:
     """A pyarrow table or batch, or anything speaking Arrow's C stream interface."""
     return hasattr(item, "__arrow_c_stream__") or hasattr(item, "__arrow_c_array__")

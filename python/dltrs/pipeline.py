@@ -11,7 +11,7 @@ from . import _native
 from .dataset import Dataset, SqlClient
 from .destinations import Destination, resolve
 from .exceptions import CannotRestorePipelineException
-from .extract import DltResource, DltSource, NativeSource, _columns, _is_arrow, _keys, resource as _resource
+from .extract import DltResource, DltSource, NativeSource, _is_arrow, hint_config, resource as _resource
 from .load_info import LoadInfo, Trace
 from .schema import Schema
 
@@ -169,15 +169,14 @@ class Pipeline:
                 if source_contract is not None and "schema_contract" not in r._hints:
                     r._hints["schema_contract"] = source_contract
             natives.append(r._native(self._destination.secrets))
-        run_hints = {
-            "table_name": table_name if isinstance(table_name, str) else None,
-            "write_disposition": write_disposition,
-            "primary_key": _keys(primary_key),
-            "merge_key": _keys(merge_key),
-            "columns": _columns(columns),
-            "schema_contract": schema_contract,
-        }
-        run_hints = {k: v for k, v in run_hints.items() if v is not None}
+        run_hints = hint_config(
+            table_name=table_name if isinstance(table_name, str) else None,
+            write_disposition=write_disposition,
+            primary_key=primary_key,
+            merge_key=merge_key,
+            columns=columns,
+            schema_contract=schema_contract,
+        )
         for native in engine:
             if run_hints:
                 native.apply_hints(json.dumps(run_hints))

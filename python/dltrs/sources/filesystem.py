@@ -5,7 +5,7 @@ Parquet; local paths and globs, http(s) URLs, gzip). dlt's readers pipe in:
 import os
 from typing import Any, Dict, Optional
 
-from ..extract import NativeSource, _columns, _keys
+from ..extract import NativeSource, hint_config
 
 
 class _Reader:
@@ -42,15 +42,7 @@ class FilesystemSource(NativeSource):
         return FilesystemSource(self.type_name, self.name, {"resources": [resource]})
 
     def apply_hints(self, **hints: Any) -> "FilesystemSource":
-        resource = dict(self.config["resources"][0])
-        for key, value in hints.items():
-            if value is None:
-                continue
-            if key in ("primary_key", "merge_key"):
-                value = _keys(value)
-            elif key == "columns":
-                value = _columns(value)
-            resource[key] = value
+        resource = dict(self.config["resources"][0], **hint_config(**hints))
         return FilesystemSource(self.type_name, self.name, {"resources": [resource]})
 
 

@@ -4,7 +4,7 @@ table, incremental cursors as bound WHERE conditions)."""
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from ..extract import NativeSource, _columns, _keys
+from ..extract import NativeSource, hint_config
 from ..incremental import Incremental
 
 
@@ -14,14 +14,7 @@ def _table(name: str, incremental: Optional[Incremental] = None, **hints: Any) -
         import json
 
         table["incremental"] = json.loads(incremental._config())
-    for key, value in hints.items():
-        if value is None:
-            continue
-        if key in ("primary_key", "merge_key"):
-            value = _keys(value)
-        elif key == "columns":
-            value = _columns(value)
-        table[key] = value
+    table.update(hint_config(**hints))
     return table
 
 
