@@ -13,7 +13,7 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "maturin>=1.16,<2" pytest pyarrow pandas duckdb
+    "maturin>=1.16,<2" pytest pyarrow pandas duckdb requests
 # the same build a user's `pip install .` makes, without pip's copy of the tree
 export PATH="$VENV/bin:$PATH"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .
