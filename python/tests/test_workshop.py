@@ -124,6 +124,9 @@ def test_replace_then_merge_on_record_hash(api):
     assert ds["rides__passengers"].arrow().num_rows == 867
     with pipeline.sql_client() as client:
         assert client.execute_sql("SELECT max(total_amount) FROM rides") == [(100.0,)]
+    # no rows still has the columns
+    empty = ds.query("SELECT record_hash, total_amount FROM rides WHERE false").df()
+    assert list(empty.columns) == ["record_hash", "total_amount"] and len(empty) == 0
 
 
 def test_an_incremental_resource_loads_only_new_rides_on_the_second_run(api):

@@ -193,7 +193,13 @@ impl Destination for DuckDb {
                 .map_err(|e| failed(e.into()))?;
         }
         let mut statement = conn.prepare(sql).map_err(|e| failed(e.into()))?;
-        let batches = statement.query_arrow([]).map_err(|e| failed(e.into()))?;
-        Ok(batches.collect())
+        let rows = statement.query_arrow([]).map_err(|e| failed(e.into()))?;
+        let schema = rows.get_schema();
+        let batches: Vec<RecordBatch> = rows.collect();
+        // no rows still has columns
+        Ok(match batches.is_empty() {
+            true => vec![RecordBatch::new_empty(schema)],
+            false => batches,
+        })
     }
 }
