@@ -13,32 +13,15 @@ cd "$(dirname "$0")/.."
 n=${1:-200000}
 pyrs=${2:-$HOME/.cache/dltrs-venv/bin/python}
 pydlt=${3:-python3}
-shared=../shared/bench
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/dltrs-target}
-bin=$CARGO_TARGET_DIR/release
-cargo build --release --workspace --bins >/dev/null 2>&1
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-file=$work/rides$n.jsonl
-[ -s "$file" ] || "$bin/gen_rides" "$n" "$file"
-rm -f "$work/results"
-seconds() { awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }' <<<"$1"; }
-measure() {
-  local name=$1; shift
-  rm -rf "$work/$name"; mkdir -p "$work/$name"
-  /usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>&1 || {
-    echo "$name failed:"; cat "$work/$name.out"; return 1; }
-  local wall rss
-  wall=$(seconds "$(grep 'Elapsed (wall clock)' "$work/$name.time" | awk '{print $NF}')")
-  rss=$(grep 'Maximum resident set size' "$work/$name.time" | awk '{printf "%.1f", $NF / 1024}')
-  echo "$name $wall $rss" >>"$work/results"
-}
-measure dltrs_python "$pyrs" bench/python_load.py "$file" "$work/dltrs_python"
-measure dltrs_load "$bin/dltrs" load "$file" --table rides -q --pipeline-name rides_cli \
+source bench/common.sh
+# each run works in a folder of its own, fresh
+run() { local name=$1; shift; rm -rf "$work/$name"; mkdir -p "$work/$name"; measure "$name" "$@"; }
+run dltrs_python "$pyrs" bench/python_load.py "$file" "$work/dltrs_python"
+run dltrs_load "$bin/dltrs" load "$file" --table rides -q --pipeline-name rides_cli \
   --pipelines-dir "$work/dltrs_load/pipelines" --destination "duckdb:$work/dltrs_load/cli.duckdb"
 if [ -z "${SKIP_DLT:-}" ] && "$pydlt" -c "import dlt" 2>/dev/null; then
-  measure dlt_tuned "$pydlt" "$shared/dlt_tuned.py" "$file" "$work/dlt_tuned"
-  measure dlt "$pydlt" "$shared/dlt_load.py" "$file" "$work/dlt" append
+  run dlt_tuned "$pydlt" "$shared/dlt_tuned.py" "$file" "$work/dlt_tuned"
+  run dlt "$pydlt" "$shared/dlt_load.py" "$file" "$work/dlt" append
 fi
 echo "$n records, $(du -m "$file" | cut -f1) MB, $(nproc) cores"
 echo

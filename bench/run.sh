@@ -13,33 +13,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200000}
 py=${2:-python3}
-shared=../shared/bench
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/dltrs-target}
-bin=$CARGO_TARGET_DIR/release
-cargo build --release --workspace --bins >/dev/null 2>&1
-work=${BENCH_DIR:-$(mktemp -d)}
-mkdir -p "$work"
-trap '[ -z "${BENCH_DIR:-}" ] && rm -rf "$work"' EXIT
-
-file=$work/rides$n.jsonl
+source bench/common.sh
 changed=$work/rides${n}_cancelled.jsonl
-[ -s "$file" ] || "$bin/gen_rides" "$n" "$file"
 [ -s "$changed" ] || "$bin/gen_rides" "$n" "$changed" --status cancelled
 mb=$(du -m "$file" | cut -f1)
-
-seconds() { # "h:mm:ss" or "m:ss.ss" -> seconds
-  awk -F: '{ s = 0; for (i = 1; i <= NF; i++) s = s * 60 + $i; printf "%.2f", s }' <<<"$1"
-}
-measure() {
-  local name=$1; shift
-  /usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>&1 || {
-    echo "$name failed:"; cat "$work/$name.out"; return 1; }
-  local wall rss
-  wall=$(seconds "$(grep 'Elapsed (wall clock)' "$work/$name.time" | awk '{print $NF}')")
-  rss=$(grep 'Maximum resident set size' "$work/$name.time" | awk '{printf "%.1f", $NF / 1024}')
-  echo "$name $wall $rss" >>"$work/results"
-}
-rm -f "$work/results"
 dltrs_load() { # NAME FILE [args...]
   local name=$1 input=$2; shift 2
   measure "$name" "$bin/dltrs" load "$input" --table rides -q \

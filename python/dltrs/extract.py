@@ -15,7 +15,7 @@ import inspect
 import json
 import time
 import uuid as _uuid
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from . import _native
 from . import current as _current
@@ -257,37 +257,34 @@ class DltResource:
         other.name = name
         return other
 
-    def _cursor(self) -> Optional[Incremental]:
-        """The incremental cursor: given by a hint, or the default of one of the function's
-        arguments that the caller did not pass."""
+    def _cursor(self) -> Tuple[Optional[str], Optional[Incremental]]:
+        """The incremental cursor and the argument of the function that takes it: an argument
+        the caller passed one in, or one whose default is one and that the caller did not
+        pass; a cursor given by a hint has no argument."""
         if self._incremental is not None:
-            return self._incremental
+            return None, self._incremental
         if not callable(self._data):
-            return None
+            return None, None
         for key, value in self._kwargs.items():
             if isinstance(value, Incremental):
-                return value
+                return key, value
         try:
-            signature = inspect.signature(self._data)
+            params = inspect.signature(self._data).parameters.values()
         except (TypeError, ValueError):
-            return None
-        params = list(signature.parameters.values())
+            return None, None
         for i, param in enumerate(params):
             if isinstance(param.default, Incremental) and param.name not in self._kwargs and i >= len(self._args):
-                return param.default
-        return None
+                return param.name, param.default
+        return None, None
 
     def _open(self, state: Dict[str, Any]) -> Iterable[Any]:
         """The items, the function called with its cursor bound to the state."""
         data = self._data
         if callable(data) and not _is_arrow(data):
             kwargs = dict(self._kwargs)
-            cursor = self._cursor()
-            if cursor is not None:
-                bound = cursor._bind(state)
-                name = self._cursor_param()
-                if name is not None:
-                    kwargs[name] = bound
+            name, cursor = self._cursor()
+            if name is not None and cursor is not None:
+                kwargs[name] = cursor._bind(state)
             data = data(*self._args, **kwargs)
         if isinstance(data, dict) or _is_arrow(data) or _is_frame(data):
             return [data]
@@ -295,24 +292,9 @@ class DltResource:
             raise TypeError(f"resource `{self.name}` yielded a {type(data).__name__}; give dicts, lists of dicts or tables")
         return data
 
-    def _cursor_param(self) -> Optional[str]:
-        for key, value in self._kwargs.items():
-            if isinstance(value, Incremental):
-                return key
-        try:
-            signature = inspect.signature(self._data)
-        except (TypeError, ValueError):
-            return None
-        for i, param in enumerate(signature.parameters.values()):
-            if isinstance(param.default, Incremental) and param.name not in self._kwargs and i >= len(self._args):
-                return param.name
-        return None
-
     def _native(self, secrets: Sequence[str] = ()) -> Any:
-        cursor = self._cursor()
+        _, cursor = self._cursor()
         hints = {k: v for k, v in self._hints.items() if v is not None}
-        if cursor is not None and cursor.primary_key is None and "primary_key" not in hints:
-            pass
         table = self._table_name if isinstance(self._table_name, str) else None
         return _native.Resource(
             self.name,

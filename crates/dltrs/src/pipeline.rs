@@ -30,7 +30,7 @@ use crate::incremental::Decision;
 use crate::inspect::{FailedPackage, PackageManifest, PackageReport, PackageSummary};
 use crate::load_info::{JobInfo, LoadInfo, PackageInfo, PackageStatus};
 use crate::progress::{Progress, Stage as RunStage};
-use crate::resource::{Items, Pulled, Resource};
+use crate::resource::{Pulled, Resource};
 use crate::run_error::{Error, Result};
 use crate::secret::Secrets;
 use crate::trace::{StepTrace, Trace};
@@ -1007,59 +1007,41 @@ impl Pipeline {
                 None => None,
             };
             let handle = resource.state().clone();
-            match resource.items_mut() {
-                Items::Json(next) => loop {
-                    self.interrupt.check("extract")?;
-                    buf.clear();
-                    match next(&mut buf) {
-                        Ok(pull @ (Pulled::Item | Pulled::ItemTo(_))) => {
-                            pulled += 1;
-                            if let Some(filter) = &mut filter {
-                                match filter.decide(&buf).map_err(|e| failed(pulled, e))? {
-                                    Decision::Keep => {}
-                                    Decision::Skip => continue,
-                                    Decision::Stop => break,
-                                }
+            let next = resource.items_mut();
+            loop {
+                self.interrupt.check("extract")?;
+                buf.clear();
+                match next(&mut buf) {
+                    Ok(pull @ (Pulled::Item | Pulled::ItemTo(_))) => {
+                        pulled += 1;
+                        if let Some(filter) = &mut filter {
+                            match filter.decide(&buf).map_err(|e| failed(pulled, e))? {
+                                Decision::Keep => {}
+                                Decision::Skip => continue,
+                                Decision::Stop => break,
                             }
-                            count += 1;
-                            match &pull {
-                                Pulled::ItemTo(table) => writer.write_item_to(table, &buf)?,
-                                _ => writer.write_item(&buf)?,
-                            }
-                            progress.items(1);
                         }
-                        Ok(Pulled::Batch(batch)) => {
-                            if filter.is_some() {
-                                return Err(Error::Config(format!(
-                                    "resource `{name}`: incremental cursors work on JSON items, not on Arrow tables"
-                                )));
-                            }
-                            pulled += batch.num_rows() as u64;
-                            count += batch.num_rows() as u64;
-                            writer.write_batch(&batch)?;
-                            progress.items(batch.num_rows() as u64);
+                        count += 1;
+                        match &pull {
+                            Pulled::ItemTo(table) => writer.write_item_to(table, &buf)?,
+                            _ => writer.write_item(&buf)?,
                         }
-                        Ok(Pulled::End) => break,
-                        Err(source) => return Err(failed(pulled + 1, source)),
+                        progress.items(1);
                     }
-                },
-                Items::Arrow(_) if filter.is_some() => {
-                    return Err(Error::Config(format!(
-                        "resource `{name}`: incremental cursors work on JSON items, not on Arrow (Parquet) resources"
-                    )));
+                    Ok(Pulled::Batch(batch)) => {
+                        if filter.is_some() {
+                            return Err(Error::Config(format!(
+                                "resource `{name}`: incremental cursors work on JSON items, not on Arrow rows (Parquet files, pyarrow tables)"
+                            )));
+                        }
+                        pulled += batch.num_rows() as u64;
+                        count += batch.num_rows() as u64;
+                        writer.write_batch(&batch)?;
+                        progress.items(batch.num_rows() as u64);
+                    }
+                    Ok(Pulled::End) => break,
+                    Err(source) => return Err(failed(pulled + 1, source)),
                 }
-                Items::Arrow(next) => loop {
-                    self.interrupt.check("extract")?;
-                    match next() {
-                        Ok(Some(batch)) => {
-                            writer.write_batch(&batch)?;
-                            count += batch.num_rows() as u64;
-                            progress.items(batch.num_rows() as u64);
-                        }
-                        Ok(None) => break,
-                        Err(source) => return Err(failed(count + 1, source)),
-                    }
-                },
             }
             if let Some(filter) = &filter {
                 filter.finish();

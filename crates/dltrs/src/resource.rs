@@ -26,12 +26,9 @@ pub enum Pulled {
     Batch(RecordBatch),
 }
 
-/// Writes the next item's JSON into the buffer. `Send`: a pipeline with its resources may move
-/// to another thread.
-type NextItem = Box<dyn FnMut(&mut Vec<u8>) -> Result<Pulled, BoxError> + Send>;
-
-/// The next batch of rows of an Arrow source; `Ok(None)` at the end.
-type NextBatch = Box<dyn FnMut() -> Result<Option<RecordBatch>, BoxError> + Send>;
+/// Writes the next item's JSON into the buffer, or gives a batch of Arrow rows. `Send`: a
+/// pipeline with its resources may move to another thread.
+pub(crate) type NextItem = Box<dyn FnMut(&mut Vec<u8>) -> Result<Pulled, BoxError> + Send>;
 
 /// One item as JSON text, and the table it goes to when not the resource's (dlt's
 /// `table_name` per item): what a binding hands over from a serializer of its own (Python's
@@ -80,14 +77,6 @@ fn push_line(json: &[u8], buf: &mut Vec<u8>) {
     }
 }
 
-/// How a resource's items come.
-pub(crate) enum Items {
-    /// One JSON document at a time.
-    Json(NextItem),
-    /// Arrow record batches (Parquet), kept columnar until normalized.
-    Arrow(NextBatch),
-}
-
 /// A named, pull-based stream of items, plus hints for its root table.
 ///
 /// ```
@@ -101,7 +90,7 @@ pub struct Resource {
     name: String,
     table: String,
     hints: TableHints,
-    items: Items,
+    items: NextItem,
     state: ResourceState,
     incremental: Option<Incremental>,
     secrets: Secrets,
@@ -208,13 +197,12 @@ impl Resource {
     where
         F: FnMut(&mut Vec<u8>) -> Result<bool, BoxError> + Send + 'static,
     {
-        let mut item = Vec::new();
-        Self::from_pull(name, move |buf| {
-            item.clear();
-            if !next(&mut item)? {
-                return Ok(Pulled::End);
-            }
-            push_checked(&item, buf).map(|()| Pulled::Item)
+        Self::from_pulls(name, move |buf| {
+            Ok(if next(buf)? {
+                Pulled::Item
+            } else {
+                Pulled::End
+            })
         })
     }
 
@@ -281,7 +269,7 @@ impl Resource {
             table: name.clone(),
             name,
             hints: TableHints::default(),
-            items: Items::Json(Box::new(next)),
+            items: Box::new(next),
             state: ResourceState::default(),
             incremental: None,
             secrets: Secrets::new(),
@@ -350,18 +338,11 @@ impl Resource {
         E: Into<BoxError>,
     {
         let mut batches = batches.into_iter();
-        let name = name.into();
-        Resource {
-            table: name.clone(),
-            name,
-            hints: TableHints::default(),
-            items: Items::Arrow(Box::new(move || {
-                batches.next().transpose().map_err(Into::into)
-            })),
-            state: ResourceState::default(),
-            incremental: None,
-            secrets: Secrets::new(),
-        }
+        Self::from_pull(name, move |_| match batches.next() {
+            Some(Ok(batch)) => Ok(Pulled::Batch(batch)),
+            Some(Err(e)) => Err(e.into()),
+            None => Ok(Pulled::End),
+        })
     }
 
     /// Masks `secrets` (the source's credentials) in whatever the run that loads this resource
@@ -502,23 +483,14 @@ impl Resource {
                             .map_err(BoxError::from)
                     });
                 }
-                match &mut items {
-                    Items::Json(next) => {
-                        buf.clear();
-                        match next(&mut buf) {
-                            Ok(Pulled::Item | Pulled::ItemTo(_)) => {
-                                break serde_json::from_slice(&buf).map_err(BoxError::from);
-                            }
-                            Ok(Pulled::Batch(b)) => batch = Some((b, 0)),
-                            Ok(Pulled::End) => return None,
-                            Err(e) => break Err(e),
-                        }
+                buf.clear();
+                match items(&mut buf) {
+                    Ok(Pulled::Item | Pulled::ItemTo(_)) => {
+                        break serde_json::from_slice(&buf).map_err(BoxError::from);
                     }
-                    Items::Arrow(next) => match next() {
-                        Ok(Some(b)) => batch = Some((b, 0)),
-                        Ok(None) => return None,
-                        Err(e) => break Err(e),
-                    },
+                    Ok(Pulled::Batch(b)) => batch = Some((b, 0)),
+                    Ok(Pulled::End) => return None,
+                    Err(e) => break Err(e),
                 }
             };
             failed = next.is_err();
@@ -526,8 +498,8 @@ impl Resource {
         })
     }
 
-    /// How the items come, for extraction.
-    pub(crate) fn items_mut(&mut self) -> &mut Items {
+    /// The item stream, for extraction.
+    pub(crate) fn items_mut(&mut self) -> &mut NextItem {
         &mut self.items
     }
 }

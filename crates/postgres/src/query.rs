@@ -7,11 +7,10 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Decimal128Builder, Float64Builder, Int64Builder, StringBuilder,
-};
+use arrow_array::builder::Decimal128Builder;
 use arrow_array::{
-    ArrayRef, Date32Array, RecordBatch, Time64MicrosecondArray, TimestampMicrosecondArray,
+    ArrayRef, BinaryArray, BooleanArray, Date32Array, Float64Array, Int64Array, RecordBatch,
+    StringArray, Time64MicrosecondArray, TimestampMicrosecondArray,
 };
 use arrow_schema::{Field, Schema};
 use dltrs_core::types::datetime::{coerce_date, coerce_time, coerce_timestamp};
@@ -63,95 +62,54 @@ pub(crate) fn query(
 
 /// One column's text values as the Arrow array of its type.
 fn typed(kind: &Type, values: &[Option<String>]) -> Result<ArrayRef, QueryError> {
-    let bad = |v: &str| -> QueryError { format!("cannot read {v:?} as {kind}").into() };
     Ok(match *kind {
-        Type::BOOL => {
-            let mut b = BooleanBuilder::with_capacity(values.len());
-            for v in values {
-                b.append_option(v.as_deref().map(|v| v == "t"));
-            }
-            Arc::new(b.finish())
-        }
+        Type::BOOL => Arc::new(BooleanArray::from(parsed(kind, values, |v| {
+            Some(v == "t")
+        })?)),
         Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => {
-            let mut b = Int64Builder::with_capacity(values.len());
-            for v in values {
-                b.append_option(
-                    v.as_deref()
-                        .map(|v| v.parse().map_err(|_| bad(v)))
-                        .transpose()?,
-                );
-            }
-            Arc::new(b.finish())
+            Arc::new(Int64Array::from(parsed(kind, values, |v| v.parse().ok())?))
         }
-        Type::FLOAT4 | Type::FLOAT8 => {
-            let mut b = Float64Builder::with_capacity(values.len());
-            for v in values {
-                b.append_option(
-                    v.as_deref()
-                        .map(|v| v.parse().map_err(|_| bad(v)))
-                        .transpose()?,
-                );
-            }
-            Arc::new(b.finish())
-        }
-        Type::TIMESTAMPTZ | Type::TIMESTAMP => {
-            let micros = values
-                .iter()
-                .map(|v| {
-                    v.as_deref()
-                        .map(|v| coerce_timestamp(v).ok_or_else(|| bad(v)))
-                        .transpose()
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let array = TimestampMicrosecondArray::from(micros);
-            Arc::new(match *kind {
-                Type::TIMESTAMPTZ => array.with_timezone("UTC"),
-                _ => array,
-            })
-        }
-        Type::DATE => Arc::new(Date32Array::from(
-            values
-                .iter()
-                .map(|v| {
-                    v.as_deref()
-                        .map(|v| coerce_date(v).ok_or_else(|| bad(v)))
-                        .transpose()
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        )),
-        Type::TIME => Arc::new(Time64MicrosecondArray::from(
-            values
-                .iter()
-                .map(|v| {
-                    v.as_deref()
-                        .map(|v| coerce_time(v).ok_or_else(|| bad(v)))
-                        .transpose()
-                })
-                .collect::<Result<Vec<_>, _>>()?,
-        )),
+        Type::FLOAT4 | Type::FLOAT8 => Arc::new(Float64Array::from(parsed(kind, values, |v| {
+            v.parse().ok()
+        })?)),
+        Type::TIMESTAMPTZ => Arc::new(
+            TimestampMicrosecondArray::from(parsed(kind, values, coerce_timestamp)?)
+                .with_timezone("UTC"),
+        ),
+        Type::TIMESTAMP => Arc::new(TimestampMicrosecondArray::from(parsed(
+            kind,
+            values,
+            coerce_timestamp,
+        )?)),
+        Type::DATE => Arc::new(Date32Array::from(parsed(kind, values, coerce_date)?)),
+        Type::TIME => Arc::new(Time64MicrosecondArray::from(parsed(
+            kind,
+            values,
+            coerce_time,
+        )?)),
         Type::NUMERIC => numeric(values)?,
-        Type::BYTEA => {
-            let mut b = BinaryBuilder::with_capacity(values.len(), 0);
-            for v in values {
-                match v.as_deref() {
-                    Some(v) => b.append_value(
-                        v.strip_prefix("\\x")
-                            .and_then(decode_hex)
-                            .ok_or_else(|| bad(v))?,
-                    ),
-                    None => b.append_null(),
-                }
-            }
-            Arc::new(b.finish())
-        }
-        _ => {
-            let mut b = StringBuilder::with_capacity(values.len(), 0);
-            for v in values {
-                b.append_option(v.as_deref());
-            }
-            Arc::new(b.finish())
-        }
+        Type::BYTEA => Arc::new(BinaryArray::from_iter(parsed(kind, values, |v| {
+            v.strip_prefix("\\x").and_then(decode_hex)
+        })?)),
+        _ => Arc::new(StringArray::from_iter(values.iter().map(|v| v.as_deref()))),
     })
+}
+
+/// Each value read by `parse`; a value it cannot read is an error naming it and the type.
+fn parsed<T>(
+    kind: &Type,
+    values: &[Option<String>],
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<Option<T>>, QueryError> {
+    values
+        .iter()
+        .map(|v| match v.as_deref() {
+            Some(v) => parse(v)
+                .map(Some)
+                .ok_or_else(|| format!("cannot read {v:?} as {kind}").into()),
+            None => Ok(None),
+        })
+        .collect()
 }
 
 /// Numerics as `Decimal128(38, s)` at the largest scale of the column's values; as text when a
@@ -180,13 +138,7 @@ fn numeric(values: &[Option<String>]) -> Result<ArrayRef, QueryError> {
             }
             Arc::new(b.finish())
         }
-        None => {
-            let mut b = StringBuilder::with_capacity(values.len(), 0);
-            for v in values {
-                b.append_option(v.as_deref());
-            }
-            Arc::new(b.finish())
-        }
+        None => Arc::new(StringArray::from_iter(values.iter().map(|v| v.as_deref()))),
     })
 }
 

@@ -137,6 +137,14 @@ fn write_float(f: f64, out: &mut String) {
     }
 }
 
+/// `text` as a JSON string starting with `marker` (dlt's typed markers need no escape), without
+/// a copy of the text per value.
+fn write_marked(out: &mut String, marker: char, text: &str) {
+    let quote = out.len();
+    write_str(out, text);
+    out.insert(quote + 1, marker);
+}
+
 /// A value of the typed classes, a subclass of a plain one, or an object with a conversion.
 fn write_other(
     value: &Bound<'_, PyAny>,
@@ -145,26 +153,21 @@ fn write_other(
     depth: usize,
 ) -> PyResult<()> {
     let py = value.py();
-    let marked = |out: &mut String, marker: char, text: &str| {
-        let mut s = String::with_capacity(text.len() + 3);
-        s.push(marker);
-        s.push_str(text);
-        write_str(out, &s);
-    };
+
     // datetime before date: a datetime is a date
     if value.is_instance(classes.datetime.bind(py))? {
         let iso = value.call_method0("isoformat")?;
-        marked(out, typed::DATETIME, &iso.cast::<PyString>()?.to_cow()?);
+        write_marked(out, typed::DATETIME, &iso.cast::<PyString>()?.to_cow()?);
         return Ok(());
     }
     if value.is_instance(classes.date.bind(py))? {
         let iso = value.call_method0("isoformat")?;
-        marked(out, typed::DATE, &iso.cast::<PyString>()?.to_cow()?);
+        write_marked(out, typed::DATE, &iso.cast::<PyString>()?.to_cow()?);
         return Ok(());
     }
     if value.is_instance(classes.time.bind(py))? {
         let iso = value.call_method0("isoformat")?;
-        marked(out, typed::TIME, &iso.cast::<PyString>()?.to_cow()?);
+        write_marked(out, typed::TIME, &iso.cast::<PyString>()?.to_cow()?);
         return Ok(());
     }
     if value.is_instance(classes.decimal.bind(py))? {
@@ -177,7 +180,7 @@ fn write_other(
             // NaN and infinities: no decimal column holds them
             out.push_str("null");
         } else {
-            marked(out, typed::DECIMAL, &text);
+            write_marked(out, typed::DECIMAL, &text);
         }
         return Ok(());
     }
@@ -187,12 +190,12 @@ fn write_other(
     }
     if let Ok(bytes) = value.cast::<PyBytes>() {
         let text = base64::engine::general_purpose::STANDARD.encode(bytes.as_bytes());
-        marked(out, typed::B64_BYTES, &text);
+        write_marked(out, typed::B64_BYTES, &text);
         return Ok(());
     }
     if let Ok(bytes) = value.cast::<PyByteArray>() {
         let text = base64::engine::general_purpose::STANDARD.encode(bytes.to_vec());
-        marked(out, typed::B64_BYTES, &text);
+        write_marked(out, typed::B64_BYTES, &text);
         return Ok(());
     }
     if value.is_instance(classes.enumeration.bind(py))? {

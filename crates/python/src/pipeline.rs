@@ -11,6 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Mutex, TryLockError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use arrow_pyarrow::ToPyArrow;
@@ -31,8 +32,8 @@ const SIGNAL_POLL: Duration = Duration::from_millis(50);
 /// How long a Ctrl-C waits for the step to stop before it is raised.
 const INTERRUPT_GRACE: Duration = Duration::from_millis(900);
 
-/// A step running on its worker: the pipeline comes back with the step's outcome.
-type Running = Receiver<(Pipeline, Box<dyn std::any::Any + Send>)>;
+/// A step's worker thread: it ends giving the pipeline back.
+type Running = JoinHandle<Pipeline>;
 
 struct Inner {
     /// `None` while a step has it.
@@ -277,8 +278,8 @@ impl PyPipeline {
         };
         if let Some(running) = inner.running.take() {
             // the step an interrupt left running: wait for it to stop
-            let (pipeline, _) = py
-                .detach(move || running.recv())
+            let pipeline = py
+                .detach(move || running.join())
                 .map_err(|_| lost(&self.name))?;
             inner.pipeline = Some(pipeline);
         }
@@ -287,44 +288,50 @@ impl PyPipeline {
         };
         self.interrupt.clear();
         let (tx, rx) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
+        let worker = std::thread::Builder::new()
             .name(format!("dltrs-{}", self.name))
             .spawn(move || {
-                let outcome: Box<dyn std::any::Any + Send> = Box::new(op(&mut pipeline));
-                let _ = tx.send((pipeline, outcome));
-            });
-        if let Err(e) = spawned {
-            return Err(PyRuntimeError::new_err(format!(
-                "cannot start the pipeline's thread: {e}"
-            )));
-        }
+                let _ = tx.send(op(&mut pipeline));
+                pipeline
+            })
+            .map_err(|e| {
+                PyRuntimeError::new_err(format!("cannot start the pipeline's thread: {e}"))
+            })?;
+        // waits up to `wait` for the step's outcome, the GIL released
+        let outcome = |py: Python<'_>, rx: Receiver<dltrs::Result<T>>, wait: Duration| {
+            py.detach(move || {
+                let received = rx.recv_timeout(wait);
+                (rx, received)
+            })
+        };
         let mut rx = rx;
         loop {
-            let (back, received) = py.detach(move || {
-                let received = rx.recv_timeout(SIGNAL_POLL);
-                (rx, received)
-            });
+            let (back, received) = outcome(py, rx, SIGNAL_POLL);
             rx = back;
             match received {
-                Ok((pipeline, outcome)) => {
-                    inner.pipeline = Some(pipeline);
-                    let outcome = outcome
-                        .downcast::<dltrs::Result<T>>()
+                Ok(result) => {
+                    // the worker ends as soon as it has sent
+                    let pipeline = py
+                        .detach(move || worker.join())
                         .map_err(|_| lost(&self.name))?;
-                    return (*outcome).map_err(|e| step_failed(py, self, step, &e, raised));
+                    inner.pipeline = Some(pipeline);
+                    return result.map_err(|e| step_failed(py, self, step, &e, raised));
                 }
                 Err(RecvTimeoutError::Disconnected) => return Err(lost(&self.name)),
                 Err(RecvTimeoutError::Timeout) => {}
             }
             if let Err(interrupted) = py.check_signals() {
                 self.interrupt.interrupt();
-                let (back, received) = py.detach(move || {
-                    let received = rx.recv_timeout(INTERRUPT_GRACE);
-                    (rx, received)
-                });
+                // the step stops at its next check, or finishes alone and the next call waits
+                let (_, received) = outcome(py, rx, INTERRUPT_GRACE);
                 match received {
-                    Ok((pipeline, _)) => inner.pipeline = Some(pipeline),
-                    Err(_) => inner.running = Some(back),
+                    Ok(_) => {
+                        let pipeline = py
+                            .detach(move || worker.join())
+                            .map_err(|_| lost(&self.name))?;
+                        inner.pipeline = Some(pipeline);
+                    }
+                    Err(_) => inner.running = Some(worker),
                 }
                 return Err(interrupted);
             }

@@ -244,14 +244,8 @@ pub fn normalize(
 ) -> Result<NormalizedPackage, PackageError> {
     let src = wd.package_dir(Stage::Extracted, load_id);
     let extracted: ExtractedManifest = read_json(&src.join("manifest.json"))?;
-    let tmp = wd.tmp_dir(Stage::Normalized, load_id);
-    fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
-    let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
-    let mut feed = Sealed::new(&extracted, &src);
-    let result = write_package(
-        wd, &mut feed, &tmp, load_id, schema, naming, nul, parallel, progress,
-    );
-    finish(wd, load_id, &tmp, result)
+    let feed = Sealed::new(&extracted, &src);
+    normalize_feed(wd, load_id, feed, schema, naming, nul, progress)
 }
 
 /// [`normalize`] of the package an [`ExtractWriter`](super::ExtractWriter) is writing, from
@@ -270,24 +264,28 @@ pub fn normalize_following(
     nul: NulPolicy,
     progress: &Progress,
 ) -> Result<NormalizedPackage, PackageError> {
+    let feed = Following::new(events, wd.package_dir(Stage::Extracted, load_id));
+    normalize_feed(wd, load_id, feed, schema, naming, nul, progress)
+}
+
+/// Writes the package `feed` reads into `tmp`, seals it into `normalized/` and removes its
+/// extracted package; a package that failed leaves nothing.
+fn normalize_feed(
+    wd: &WorkingDir,
+    load_id: &str,
+    mut feed: impl Feed,
+    schema: Schema,
+    naming: Box<dyn NamingConvention>,
+    nul: NulPolicy,
+    progress: &Progress,
+) -> Result<NormalizedPackage, PackageError> {
     let tmp = wd.tmp_dir(Stage::Normalized, load_id);
     fs::create_dir_all(&tmp).map_err(|e| PackageError::io(&tmp, e))?;
     let parallel = std::thread::available_parallelism().map_or(1, |n| n.get()) > 1;
-    let mut feed = Following::new(events, wd.package_dir(Stage::Extracted, load_id));
     let result = write_package(
         wd, &mut feed, &tmp, load_id, schema, naming, nul, parallel, progress,
     );
-    finish(wd, load_id, &tmp, result)
-}
-
-/// Seals a written package into `normalized/` and removes its extracted package; a package
-/// that failed leaves nothing.
-fn finish(
-    wd: &WorkingDir,
-    load_id: &str,
-    tmp: &Path,
-    result: Result<NormalizedPackage, PackageError>,
-) -> Result<NormalizedPackage, PackageError> {
+    let tmp = tmp.as_path();
     let package = match result {
         Ok(package) => package,
         Err(e) => {
