@@ -8,12 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/dltrs-target}"
 VENV="${DLTRS_VENV:-$HOME/.cache/dltrs-venv}"
-PYTHON="${PYTHON:-python3}"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    "maturin>=1.16,<2" pytest pyarrow pandas duckdb requests
+bash python/venv.sh
 # the same build a user's `pip install .` makes, without pip's copy of the tree
 export PATH="$VENV/bin:$PATH"
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps .

@@ -1,5 +1,5 @@
 """Destination factories with dlt's names: `dltrs.destinations.duckdb(path)`,
-`dltrs.destinations.postgres(credentials)`."""
+`dltrs.destinations.postgres(credentials)`, `dltrs.destinations.filesystem(bucket_url)`."""
 
 from typing import Any, Dict, List, Optional, Union
 from urllib.parse import quote, urlsplit
@@ -8,10 +8,18 @@ from urllib.parse import quote, urlsplit
 class Destination:
     """A destination as the engine names it (`spec`) and the secrets its spec holds."""
 
-    def __init__(self, destination_name: str, spec: Optional[str], secrets: Optional[List[str]] = None) -> None:
+    def __init__(
+        self,
+        destination_name: str,
+        spec: Optional[str],
+        secrets: Optional[List[str]] = None,
+        options: Optional[Dict[str, str]] = None,
+    ) -> None:
         self.destination_name = destination_name
         self.spec = spec
         self.secrets = secrets or []
+        # `destination.<name>.<key>` settings over the configuration layers
+        self.options = options or {}
 
     def __repr__(self) -> str:
         return f"<dltrs destination {self.destination_name}>"
@@ -48,6 +56,36 @@ def postgres(credentials: Union[str, Dict[str, Any], None] = None, **_: Any) -> 
     return Destination("postgres", text, [password] if password else [])
 
 
+def filesystem(
+    bucket_url: Optional[str] = None,
+    credentials: Optional[Dict[str, Any]] = None,
+    layout: Optional[str] = None,
+    loader_file_format: Optional[str] = None,
+    disable_compression: Optional[bool] = None,
+    **_: Any,
+) -> Destination:
+    """Files in a folder or an S3 bucket, in dlt's layout: `bucket_url` is a path,
+    `file:///path` or `s3://bucket/path` (else `destination.filesystem.bucket_url` from the
+    configuration); `credentials` takes dlt's AWS fields (`aws_access_key_id`,
+    `aws_secret_access_key`, `aws_session_token`, `region_name`, `endpoint_url`);
+    `loader_file_format` is `jsonl` (the default), `parquet` or `csv`."""
+    options: Dict[str, str] = {}
+    secrets: List[str] = []
+    for key, value in (credentials or {}).items():
+        if value is not None:
+            options[f"credentials.{key}"] = str(value)
+            if key in ("aws_secret_access_key", "aws_session_token"):
+                secrets.append(str(value))
+    if layout is not None:
+        options["layout"] = layout
+    if loader_file_format is not None:
+        options["loader_file_format"] = loader_file_format
+    if disable_compression is not None:
+        options["disable_compression"] = "true" if disable_compression else "false"
+    spec = "filesystem" if bucket_url is None else f"filesystem:{bucket_url}"
+    return Destination("filesystem", spec, secrets, options)
+
+
 def resolve(destination: Union[str, Destination, None]) -> Destination:
     """A destination from what `pipeline(destination=...)` takes."""
     if destination is None:
@@ -61,5 +99,7 @@ def resolve(destination: Union[str, Destination, None]) -> Destination:
             return postgres()
         if destination.startswith(("postgres://", "postgresql://")):
             return postgres(destination)
+        if destination in ("filesystem", "dlt.destinations.filesystem"):
+            return filesystem()
         return Destination(destination.split(":")[0], destination)
     raise TypeError(f"destination must be a name or dltrs.destinations.<kind>(...), not {type(destination).__name__}")

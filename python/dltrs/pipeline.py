@@ -62,6 +62,7 @@ class Pipeline:
             project_dir=os.getcwd(),
             progress=self._progress,
             secrets=self._destination.secrets,
+            options=list(self._destination.options.items()),
         )
 
     @property

@@ -122,6 +122,10 @@ enum Command {
         /// (PostgreSQL), counting them in the load info, instead of failing the item.
         #[arg(long)]
         remove_nul: bool,
+        /// The file format of a filesystem destination's tables: parquet, jsonl (dlt's
+        /// default) or csv.
+        #[arg(long, value_parser = ["parquet", "jsonl", "csv"])]
+        loader_file_format: Option<String>,
     },
     /// Runs a declarative pipeline file: extracts its sources (REST APIs, files, SQL
     /// databases), normalizes and loads them. See the README for the format.
@@ -154,6 +158,10 @@ enum Command {
         /// busy pipeline is an error at once).
         #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
         wait: f64,
+        /// The file format of a filesystem destination's tables: parquet, jsonl (dlt's
+        /// default) or csv.
+        #[arg(long, value_parser = ["parquet", "jsonl", "csv"])]
+        loader_file_format: Option<String>,
     },
     /// Scaffolds a pipeline: `pipeline.toml` and `.dltrs/` files for a source and destination.
     Init {
@@ -628,6 +636,45 @@ impl<W: std::io::Write> std::io::Write for RedactingWriter<W> {
     }
 }
 
+/// A destination spec of the command line with its relative path taken from the current
+/// folder (a pipeline file's own specs are relative to the file's folder).
+fn from_cwd(cwd: &Path, spec: String) -> String {
+    let duckdb = spec
+        .strip_prefix("duckdb:///")
+        .or_else(|| spec.strip_prefix("duckdb:"));
+    if let Some(path) = duckdb.filter(|p| !p.is_empty()) {
+        return format!("duckdb:{}", cwd.join(path).display());
+    }
+    let folder = spec.strip_prefix("filesystem:");
+    if let Some(path) = folder.filter(|p| !p.is_empty() && !p.contains("://")) {
+        return format!("filesystem:{}", cwd.join(path).display());
+    }
+    spec
+}
+
+/// The configuration with `--loader-file-format` over every layer.
+fn with_format_flag(config: dltrs::config::Config, format: Option<&str>) -> dltrs::config::Config {
+    match format {
+        Some(format) => config.with_flag(
+            "--loader-file-format",
+            &["destination", "filesystem", "loader_file_format"],
+            toml::Value::String(format.to_string()),
+        ),
+        None => config,
+    }
+}
+
+/// `--loader-file-format` names the files of a filesystem destination; elsewhere it would
+/// be silently ignored.
+fn check_format_flag(format: Option<&str>, destination: &str) -> Result<()> {
+    if format.is_some() && destination != "filesystem" {
+        anyhow::bail!(
+            "--loader-file-format sets the files of the filesystem destination; destination {destination} loads tables, not files (drop the flag or use --destination filesystem:PATH)"
+        );
+    }
+    Ok(())
+}
+
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Load {
@@ -649,6 +696,7 @@ fn run(cli: Cli) -> Result<()> {
             quiet,
             wait,
             remove_nul,
+            loader_file_format,
         } => {
             let mut builder = Pipeline::builder(&pipeline_name)
                 .secrets(secrets())
@@ -660,13 +708,21 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = pipelines_dir {
                 builder = builder.pipelines_dir(dir);
             }
-            let config = project_config()?.for_pipeline(&pipeline_name);
-            builder = builder.destination(declarative::destination(
+            let config = with_format_flag(
+                project_config()?.for_pipeline(&pipeline_name),
+                loader_file_format.as_deref(),
+            );
+            let destination = declarative::destination(
                 destination.as_deref(),
                 &pipeline_name,
                 Path::new(""),
                 &config,
-            )?);
+            )?;
+            check_format_flag(
+                loader_file_format.as_deref(),
+                destination.destination_name(),
+            )?;
+            builder = builder.destination(destination);
             let mut pipeline = builder.build()?;
             let input = open_input(&file, pipeline.progress())?;
             let mut resource = Resource::from_json_reader(&table, input.name, input.reader)
@@ -706,9 +762,13 @@ fn run(cli: Cli) -> Result<()> {
             resources: only,
             quiet,
             wait,
+            loader_file_format,
         } => {
             let mut declared = Declared::load(&file)?;
-            declared.config = declared.config.with_secrets(secrets());
+            declared.config = with_format_flag(
+                declared.config.with_secrets(secrets()),
+                loader_file_format.as_deref(),
+            );
             // flags over everything; relative to the current folder, not the file's
             let cwd = project_dir()?;
             let section = &mut declared.file.pipeline;
@@ -716,20 +776,16 @@ fn run(cli: Cli) -> Result<()> {
                 section.pipelines_dir = Some(cwd.join(dir).display().to_string());
             }
             if let Some(spec) = destination {
-                let path = spec
-                    .strip_prefix("duckdb:///")
-                    .or_else(|| spec.strip_prefix("duckdb:"));
-                section.destination = Some(match path {
-                    Some(path) if !path.is_empty() => {
-                        format!("duckdb:{}", cwd.join(path).display())
-                    }
-                    _ => spec,
-                });
+                section.destination = Some(from_cwd(&cwd, spec));
             }
             if let Some(dataset) = dataset_name {
                 section.dataset_name = Some(dataset);
             }
             let mut pipeline = declared.pipeline()?;
+            check_format_flag(
+                loader_file_format.as_deref(),
+                pipeline.destination().destination_name(),
+            )?;
             pipeline.set_lock_wait(seconds("--wait", wait)?);
             let sinks = declared.alert_sinks();
             let mut resources = declared.resources()?;

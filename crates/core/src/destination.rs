@@ -49,6 +49,16 @@ pub enum Atomicity {
     Resumable,
 }
 
+impl Atomicity {
+    /// What a failed load left, for its message.
+    fn outcome(self) -> &'static str {
+        match self {
+            Atomicity::Transactional => "and was rolled back",
+            Atomicity::Resumable => "before it completed (loading it again finishes it)",
+        }
+    }
+}
+
 /// The file format a destination reads package files in best.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -70,6 +80,9 @@ pub struct Capabilities {
     pub merge_strategies: Vec<MergeStrategy>,
     /// How a package is made all-or-nothing.
     pub atomicity: Atomicity,
+    /// Why it cannot merge and what to do instead, added to the error for a merge resource
+    /// when [`Capabilities::merge_strategies`] is empty.
+    pub merge_advice: Option<&'static str>,
     /// The longest identifier it stores (`None`: no limit); longer names are shortened by the
     /// naming convention with dlt's tag.
     pub max_identifier_length: Option<usize>,
@@ -93,6 +106,7 @@ impl Capabilities {
             ],
             merge_strategies: vec![MergeStrategy::DeleteInsert],
             atomicity: Atomicity::Transactional,
+            merge_advice: None,
             max_identifier_length,
             preferred_file_format: FileFormat::ArrowIpc,
             stores_nul: true,
@@ -110,8 +124,12 @@ impl Capabilities {
     ) -> Result<(), String> {
         if !self.write_dispositions.contains(&disposition) {
             let known: Vec<&str> = self.write_dispositions.iter().map(|d| d.as_str()).collect();
+            let advice = match (disposition, self.merge_advice) {
+                (WriteDisposition::Merge, Some(advice)) => format!(": {advice}"),
+                _ => String::new(),
+            };
             return Err(format!(
-                "table `{table}`: destination {destination} cannot {}; it takes write_disposition {}",
+                "table `{table}`: destination {destination} cannot {}; it takes write_disposition {}{advice}",
                 disposition.as_str(),
                 known.join(", ")
             ));
@@ -167,13 +185,16 @@ pub enum DestinationError {
         #[source]
         source: BoxError,
     },
-    /// A package could not be applied; the transaction was rolled back.
-    #[error("load package {load_id} failed at table `{table}` and was rolled back")]
+    /// A package could not be applied: a transactional destination rolled it back, a
+    /// resumable one finishes it when it is loaded again.
+    #[error("load package {load_id} failed at table `{table}` {}", atomicity.outcome())]
     Load {
         /// The package.
         load_id: String,
         /// The table being written, or the step (`_dlt_loads`, `schema`).
         table: String,
+        /// How the destination applies packages: what the failure left behind.
+        atomicity: Atomicity,
         /// Whether loading it again can succeed without a change.
         failure: Failure,
         /// Why.

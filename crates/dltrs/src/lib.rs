@@ -49,6 +49,8 @@ pub use columns::columns_of;
 pub use dltrs_core::*;
 #[cfg(feature = "duckdb")]
 pub use dltrs_duckdb::DuckDb;
+#[cfg(feature = "filesystem-destination")]
+pub use dltrs_filesystem::{BucketUrl, Filesystem, Layout, LoaderFileFormat, S3Credentials};
 #[cfg(feature = "postgres")]
 pub use dltrs_postgres::{Postgres, PostgresCredentials};
 pub use incremental::Incremental;

@@ -11,3 +11,12 @@ dltrs_testkit::destination_suite!(duckdb, dltrs_testkit::suite::DuckDbTarget);
 // a fresh PostgreSQL schema per case, dumped by the same rules: dlt's PostgreSQL types map back
 // to the DuckDB types of the expectations, JSON columns are compared with sorted keys
 dltrs_testkit::destination_suite!(postgres, dltrs_testkit::suite::PostgresTarget);
+
+// a fresh local folder per case, Parquet files read back by DuckDB into the expectations' types;
+// plain files do not merge, so the cases with a merge run are left out; the system tables are
+// dlt's system files (tests/filesystem_destination.rs checks them)
+dltrs_testkit::destination_suite!(
+    filesystem,
+    dltrs_testkit::suite::FilesystemTarget,
+    without_merge
+);

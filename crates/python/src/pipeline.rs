@@ -64,7 +64,10 @@ impl PyPipeline {
     /// default (DuckDB, `<name>.duckdb`) when `None`; credentials not in the spec come from
     /// the configuration layers of `project_dir` (`.dltrs/`, environment variables).
     #[new]
-    #[pyo3(signature = (name, destination=None, dataset_name=None, pipelines_dir=None, project_dir=None, progress=false, secrets=Vec::new()))]
+    /// `options`: `destination.<kind>` settings the destination factory was given (dotted
+    /// keys: `credentials.endpoint_url`), over every configuration layer.
+    #[pyo3(signature = (name, destination=None, dataset_name=None, pipelines_dir=None, project_dir=None, progress=false, secrets=Vec::new(), options=Vec::new()))]
+    #[allow(clippy::too_many_arguments, reason = "dlt's keyword arguments")]
     fn new(
         name: String,
         destination: Option<String>,
@@ -73,6 +76,7 @@ impl PyPipeline {
         project_dir: Option<PathBuf>,
         progress: bool,
         secrets: Vec<String>,
+        options: Vec<(String, String)>,
     ) -> PyResult<Self> {
         let set = Secrets::new();
         for secret in &secrets {
@@ -80,10 +84,24 @@ impl PyPipeline {
         }
         let fail = |e: dltrs::Error| PyValueError::new_err(set.redact(&dltrs::report(&e)));
         let project = project_dir.unwrap_or_default();
-        let config = Config::discover(&project)
+        let mut config = Config::discover(&project)
             .map_err(fail)?
             .with_secrets(&set)
             .for_pipeline(&name);
+        let kind = destination
+            .as_deref()
+            .and_then(|spec| spec.split(':').next())
+            .unwrap_or("duckdb")
+            .to_owned();
+        for (key, value) in options {
+            let mut path = vec!["destination", kind.as_str()];
+            path.extend(key.split('.'));
+            config = config.with_flag(
+                &format!("destinations.{kind}({key}=...)"),
+                &path,
+                toml::Value::String(value),
+            );
+        }
         let destination = dltrs::destinations::destination(
             destination.as_deref(),
             &name,

@@ -10,13 +10,17 @@
 
 mod compare;
 mod dump;
+mod fs_dump;
 mod pg_dump;
 mod pyfmt;
 
 pub use compare::compare;
 pub use dump::dump_dataset;
+pub use fs_dump::{dump_filesystem, stored_schema};
 pub use pg_dump::{canonical_json_columns, dump_postgres};
 
+pub mod moto;
+pub mod parquet;
 pub mod pg;
 pub mod server;
 pub mod suite;

@@ -327,7 +327,7 @@ impl WorkingDir {
 }
 
 /// Load ids are decimal Unix times; compare them as numbers so `"999.1" < "1000.0"`.
-fn compare_load_ids(a: &str, b: &str) -> std::cmp::Ordering {
+pub fn compare_load_ids(a: &str, b: &str) -> std::cmp::Ordering {
     let num = |s: &str| s.parse::<f64>().unwrap_or(f64::MAX);
     num(a).total_cmp(&num(b)).then_with(|| a.cmp(b))
 }

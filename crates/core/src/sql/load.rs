@@ -50,6 +50,7 @@ pub fn load_package<C: SqlClient, D: Dialect>(
 ) -> Result<LoadOutcome, DestinationError> {
     let wrap = |client: &C, e: StepError| DestinationError::Load {
         load_id: package.load_id().to_string(),
+        atomicity: crate::destination::Atomicity::Transactional,
         failure: client.failure(&e.source),
         table: e.step,
         source: e.source,

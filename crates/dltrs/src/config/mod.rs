@@ -26,6 +26,8 @@ pub struct Config {
     secrets: Secrets,
     /// Over the files, under the environment: the pipeline file.
     explicit: Option<Layer>,
+    /// Over everything: values the command line's flags give (`--loader-file-format`).
+    flags: toml::Table,
     /// Highest first.
     files: Vec<Layer>,
 }
@@ -47,6 +49,8 @@ pub enum Origin {
     Env(String),
     /// A TOML file.
     File(PathBuf),
+    /// A command-line flag.
+    Flag(String),
 }
 
 /// A value looked up in every layer.
@@ -132,6 +136,7 @@ impl Config {
             pipeline: None,
             secrets: Secrets::new(),
             explicit: None,
+            flags: toml::Table::new(),
             files,
         })
     }
@@ -166,6 +171,32 @@ impl Config {
             exists: true,
             secrets: false,
         });
+        self
+    }
+
+    /// Sets `path` to `value` over every layer, as the command-line flag `flag` does
+    /// (`["destination", "filesystem", "loader_file_format"]` from `--loader-file-format`).
+    pub fn with_flag(mut self, flag: &str, path: &[&str], value: toml::Value) -> Config {
+        let Some((last, sections)) = path.split_last() else {
+            return self;
+        };
+        let mut table = &mut self.flags;
+        for section in sections {
+            let entry = table
+                .entry(section.to_string())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            let toml::Value::Table(inner) = entry else {
+                return self;
+            };
+            table = inner;
+        }
+        let mut leaf = toml::Table::new();
+        leaf.insert("value".into(), value);
+        leaf.insert("flag".into(), toml::Value::String(flag.to_string()));
+        table.insert(last.to_string(), toml::Value::Table(leaf));
         self
     }
 
@@ -263,6 +294,15 @@ impl Config {
                 register_secrets(&self.secrets, &found, path);
                 overlay(&mut value, found);
                 origin = Some(Origin::Env(var));
+            }
+        }
+        for path in candidates.iter().rev() {
+            let flag = node(&self.flags, path).and_then(toml::Value::as_table);
+            if let Some((Some(found), Some(toml::Value::String(name)))) =
+                flag.map(|f| (f.get("value"), f.get("flag")))
+            {
+                overlay(&mut value, found.clone());
+                origin = Some(Origin::Flag(name.clone()));
             }
         }
         if let Some(toml::Value::String(text)) = &value {

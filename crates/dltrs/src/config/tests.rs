@@ -14,8 +14,31 @@ fn config(files: &[(&str, &str)]) -> Config {
         pipeline: Some("my_pipe".into()),
         secrets: crate::secret::Secrets::new(),
         explicit: None,
+        flags: toml::Table::new(),
         files: files.iter().map(|(p, t)| layer(p, t)).collect(),
     }
+}
+
+#[test]
+fn flags_win_over_every_layer() {
+    let c = config(&[(
+        "/p/.dltrs/config.toml",
+        "[destination.filesystem]\nloader_file_format = \"jsonl\"\nlayout = \"{table_name}/{load_id}\"\n",
+    )])
+    .with_flag(
+        "--loader-file-format",
+        &["destination", "filesystem", "loader_file_format"],
+        toml::Value::String("parquet".into()),
+    );
+    let r = c.value(&["destination", "filesystem"], &["loader_file_format"]);
+    assert_eq!(r.value, Some(toml::Value::String("parquet".into())));
+    assert_eq!(r.origin, Some(Origin::Flag("--loader-file-format".into())));
+    // what the flags do not give comes from the layers as before
+    let r = c.value(&["destination", "filesystem"], &["layout"]);
+    assert_eq!(
+        r.value,
+        Some(toml::Value::String("{table_name}/{load_id}".into()))
+    );
 }
 
 #[test]

@@ -14,6 +14,8 @@
 
 #[cfg(feature = "duckdb")]
 mod duckdb;
+#[cfg(feature = "filesystem-destination")]
+mod filesystem;
 #[cfg(feature = "postgres")]
 mod postgres;
 
@@ -24,11 +26,19 @@ use dltrs_core::destination::Destination;
 
 use crate::Error;
 use crate::config::Config;
+#[cfg(any(
+    feature = "duckdb",
+    feature = "postgres",
+    feature = "filesystem-destination"
+))]
+use crate::config::Origin;
 #[cfg(any(feature = "duckdb", feature = "postgres"))]
-use crate::config::{Origin, Resolved};
+use crate::config::Resolved;
 
 #[cfg(feature = "duckdb")]
 pub use self::duckdb::DuckDbDestination;
+#[cfg(feature = "filesystem-destination")]
+pub use self::filesystem::FilesystemDestination;
 #[cfg(feature = "postgres")]
 pub use self::postgres::PostgresDestination;
 
@@ -94,7 +104,8 @@ pub struct DestinationRegistry {
 
 impl Default for DestinationRegistry {
     /// The built-in kinds of this build: `duckdb` (feature `duckdb`, also the default:
-    /// `<pipeline>.duckdb`) and `postgres` (feature `postgres`).
+    /// `<pipeline>.duckdb`), `postgres` (feature `postgres`) and `filesystem` (feature
+    /// `filesystem-destination`).
     fn default() -> Self {
         #[allow(
             unused_mut,
@@ -107,6 +118,8 @@ impl Default for DestinationRegistry {
             .default_spec(Some("duckdb"));
         #[cfg(feature = "postgres")]
         registry.register(PostgresDestination);
+        #[cfg(feature = "filesystem-destination")]
+        registry.register(FilesystemDestination);
         registry
     }
 }
@@ -202,7 +215,7 @@ impl DestinationRegistry {
     /// What the registered kinds take, for messages.
     fn known(&self) -> String {
         match self.kinds.as_slice() {
-            [] => "but this build of dltrs has no destinations (they are cargo features: duckdb, postgres)".into(),
+            [] => "but this build of dltrs has no destinations (they are cargo features: duckdb, postgres, filesystem-destination)".into(),
             kinds => {
                 let specs: Vec<&str> = kinds.iter().map(|k| k.specs()).collect();
                 format!("use {}", specs.join(", or "))
@@ -259,11 +272,16 @@ fn credentials_value(config: &Config, destination: &str) -> Resolved {
 }
 
 /// Where a value came from, for messages.
-#[cfg(any(feature = "duckdb", feature = "postgres"))]
+#[cfg(any(
+    feature = "duckdb",
+    feature = "postgres",
+    feature = "filesystem-destination"
+))]
 pub(crate) fn origin_text(origin: Option<&Origin>) -> String {
     match origin {
         Some(Origin::Env(var)) => format!("environment variable {var}"),
         Some(Origin::File(path)) => path.display().to_string(),
+        Some(Origin::Flag(flag)) => format!("the flag {flag}"),
         None => "the configuration".into(),
     }
 }

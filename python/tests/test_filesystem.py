@@ -1,0 +1,114 @@
+"""The filesystem destination from Python: `dltrs.destinations.filesystem(bucket_url, ...)`
+into a local folder and into moto's S3 server, read back by DuckDB and pyarrow."""
+
+import glob
+import os
+import socket
+
+import boto3
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+from moto.server import ThreadedMotoServer
+
+import dltrs as dlt
+from dltrs.exceptions import PipelineStepFailed
+
+
+def rides(start, n):
+    for i in range(start, start + n):
+        yield {"id": i, "vendor": f"v{i % 3}", "stops": [{"at": i}, {"at": i + 1}]}
+
+
+def test_parquet_in_a_local_folder_with_dlts_layout(tmp_path):
+    bucket = tmp_path / "lake"
+    pipeline = dlt.pipeline(
+        pipeline_name="fs_local",
+        destination=dlt.destinations.filesystem(str(bucket), loader_file_format="parquet"),
+        dataset_name="rides_data",
+    )
+    info = pipeline.run(rides(0, 100), table_name="rides")
+    assert not info.has_failed_jobs
+    files = sorted(glob.glob(str(bucket / "rides_data" / "rides" / "*.parquet")))
+    assert len(files) == 1
+    load_id = info.loads_ids[0]
+    assert os.path.basename(files[0]).startswith(load_id + ".")
+    table = pq.read_table(files[0])
+    assert table.num_rows == 100
+    assert duckdb.sql(
+        f"SELECT count(*) FROM read_parquet('{bucket}/rides_data/rides__stops/*.parquet')"
+    ).fetchone() == (200,)
+    assert os.path.exists(bucket / "rides_data" / "_dlt_loads" / f"fs_local__{load_id}.jsonl")
+
+
+def test_jsonl_is_the_default_and_merge_is_refused(tmp_path):
+    bucket = tmp_path / "lake"
+    pipeline = dlt.pipeline(
+        pipeline_name="fs_jsonl",
+        destination=dlt.destinations.filesystem(str(bucket)),
+        dataset_name="d",
+    )
+    pipeline.run(rides(0, 10), table_name="rides")
+    assert len(glob.glob(str(bucket / "d" / "rides" / "*.jsonl.gz"))) == 1
+    with pytest.raises(PipelineStepFailed, match="cannot merge"):
+        pipeline.run(rides(0, 10), table_name="rides", write_disposition="merge", primary_key="id")
+
+
+@pytest.fixture
+def moto_endpoint():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+def test_s3_with_credentials_that_never_show(tmp_path, moto_endpoint):
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_endpoint,
+        aws_access_key_id="k",
+        aws_secret_access_key="s",
+        region_name="us-east-1",
+    )
+    s3.create_bucket(Bucket="py-lake")
+    secret = "py-secret-never-printed"
+    destination = dlt.destinations.filesystem(
+        "s3://py-lake/raw",
+        credentials={
+            "aws_access_key_id": "k",
+            "aws_secret_access_key": secret,
+            "region_name": "us-east-1",
+            "endpoint_url": moto_endpoint,
+        },
+        loader_file_format="parquet",
+    )
+    pipeline = dlt.pipeline(pipeline_name="fs_s3", destination=destination, dataset_name="d")
+    info = pipeline.run(rides(0, 25), table_name="rides")
+    assert secret not in str(info)
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="py-lake", Prefix="raw/d/rides/")["Contents"]]
+    assert len(keys) == 1 and keys[0].endswith(".parquet")
+    local = tmp_path / "r.parquet"
+    s3.download_file("py-lake", keys[0], str(local))
+    assert pq.read_table(local).num_rows == 25
+
+    # a missing bucket: a clear error, no secret
+    bad = dlt.pipeline(
+        pipeline_name="fs_s3_missing",
+        destination=dlt.destinations.filesystem(
+            "s3://no-such-bucket/raw",
+            credentials={
+                "aws_access_key_id": "k",
+                "aws_secret_access_key": secret,
+                "region_name": "us-east-1",
+                "endpoint_url": moto_endpoint,
+            },
+        ),
+        dataset_name="d",
+    )
+    with pytest.raises(PipelineStepFailed) as failed:
+        bad.run(rides(0, 1), table_name="rides")
+    assert "no-such-bucket" in str(failed.value)
+    assert secret not in str(failed.value)

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The test tools' virtualenv, outside the checkout: maturin and pytest for the Python
+# package, moto's S3 server and `deltalake` for the filesystem destination's tests (the Rust
+# tests find `moto_server` in it), pyarrow, pandas, duckdb and requests for the checks.
+set -euo pipefail
+VENV="${DLTRS_VENV:-$HOME/.cache/dltrs-venv}"
+PYTHON="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "maturin>=1.16,<2" pytest pyarrow pandas duckdb requests "moto[server]" boto3 deltalake
