@@ -10,3 +10,9 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check \
     "maturin>=1.16,<2" pytest pyarrow pandas duckdb requests "moto[server]" boto3 deltalake
+# Python dlt 1.31 itself, in a virtualenv of its own (its filesystem extra and moto pin
+# different botocores): the compatibility test has dlt read and extend a bucket dltrs wrote
+if [ ! -x "$VENV-dlt/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV-dlt"
+fi
+"$VENV-dlt/bin/pip" install --quiet --disable-pip-version-check "dlt[duckdb]==1.31.0"

@@ -112,3 +112,67 @@ def test_s3_with_credentials_that_never_show(tmp_path, moto_endpoint):
         bad.run(rides(0, 1), table_name="rides")
     assert "no-such-bucket" in str(failed.value)
     assert secret not in str(failed.value)
+
+
+DLT_SCRIPT = r"""
+import json, sys
+import dlt
+bucket, pipelines = sys.argv[1], sys.argv[2]
+p = dlt.pipeline(pipeline_name="compat", destination=dlt.destinations.filesystem(bucket),
+                 dataset_name="compat_data", pipelines_dir=pipelines)
+p.sync_destination()
+restored = {"destination_type": p.state.get("destination_type"),
+            "tables": sorted(p.default_schema.data_table_names()),
+            "cursor": p.state["sources"]["compat"]["resources"]["rides"]["incremental"]["id"]["last_value"]}
+p.run([{"id": 1000, "vendor": "dlt", "stops": [{"at": 1}]}], table_name="rides")
+restored["state_version"] = p.state["_state_version"]
+print(json.dumps(restored))
+"""
+
+
+def test_dlt_reads_and_extends_a_bucket_dltrs_wrote_and_dltrs_restores_from_it(tmp_path):
+    """Python dlt 1.31's `sync_destination` takes the state and schema dltrs wrote, loads on
+    top; a dltrs pipeline on a new machine then restores the state dlt stored last."""
+    import json
+    import subprocess
+    import sys
+
+    venv = os.environ.get("DLTRS_VENV", os.path.expanduser("~/.cache/dltrs-venv"))
+    dlt_python = os.path.join(venv + "-dlt", "bin", "python")
+    assert os.path.exists(dlt_python), f"{dlt_python}: run `bash python/venv.sh`"
+    bucket = tmp_path / "lake"
+
+    @dlt.resource(name="rides")
+    def rides_incremental(cursor=dlt.sources.incremental("id")):
+        yield from rides(0, 10)
+
+    def dltrs_pipeline(pipelines_dir):
+        return dlt.pipeline(
+            pipeline_name="compat",
+            destination=dlt.destinations.filesystem(str(bucket)),
+            dataset_name="compat_data",
+            pipelines_dir=str(pipelines_dir),
+        )
+
+    dltrs_pipeline(tmp_path / "first").run(rides_incremental())
+    out = subprocess.run(
+        [dlt_python, "-c", DLT_SCRIPT, str(bucket), str(tmp_path / "dlt_pipelines")],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 0, out.stderr
+    restored = json.loads(out.stdout.strip().splitlines()[-1])
+    assert restored["destination_type"] == "dlt.destinations.filesystem"
+    assert restored["tables"] == ["rides", "rides__stops"]
+    assert restored["cursor"] == 9
+    # dlt's own load sits beside dltrs's, with its marker
+    assert len(os.listdir(bucket / "compat_data" / "_dlt_loads")) == 2
+    rows = duckdb.sql(
+        f"SELECT count(*) FROM read_json('{bucket}/compat_data/rides/*', format = 'newline_delimited')"
+    ).fetchone()
+    assert rows == (11,)
+
+    # a new machine: dltrs restores what dlt stored last
+    again = dltrs_pipeline(tmp_path / "second")
+    again.sync_destination()
+    assert again.state["_state_version"] == restored["state_version"]
