@@ -37,7 +37,7 @@ def test_parquet_in_a_local_folder_with_dlts_layout(tmp_path):
     assert table.num_rows == 100
     assert duckdb.sql(
         f"SELECT count(*) FROM read_parquet('{bucket}/rides_data/rides__stops/*.parquet')"
-    ).fetchone() == (200,)
+    ).fetchall() == [(200,)]
     assert os.path.exists(bucket / "rides_data" / "_dlt_loads" / f"fs_local__{load_id}.jsonl")
 
 
@@ -169,8 +169,8 @@ def test_dlt_reads_and_extends_a_bucket_dltrs_wrote_and_dltrs_restores_from_it(t
     assert len(os.listdir(bucket / "compat_data" / "_dlt_loads")) == 2
     rows = duckdb.sql(
         f"SELECT count(*) FROM read_json('{bucket}/compat_data/rides/*', format = 'newline_delimited')"
-    ).fetchone()
-    assert rows == (11,)
+    ).fetchall()
+    assert rows == [(11,)]
 
     # a new machine: dltrs restores what dlt stored last
     again = dltrs_pipeline(tmp_path / "second")

@@ -26,8 +26,10 @@ pub struct Config {
     secrets: Secrets,
     /// Over the files, under the environment: the pipeline file.
     explicit: Option<Layer>,
-    /// Over everything: values the command line's flags give (`--loader-file-format`).
+    /// Over everything: values the command line's flags give (`--loader-file-format`), and
+    /// each flag's path and name.
     flags: toml::Table,
+    flag_names: Vec<(Vec<String>, String)>,
     /// Highest first.
     files: Vec<Layer>,
 }
@@ -137,6 +139,7 @@ impl Config {
             secrets: Secrets::new(),
             explicit: None,
             flags: toml::Table::new(),
+            flag_names: Vec::new(),
             files,
         })
     }
@@ -193,10 +196,11 @@ impl Config {
             };
             table = inner;
         }
-        let mut leaf = toml::Table::new();
-        leaf.insert("value".into(), value);
-        leaf.insert("flag".into(), toml::Value::String(flag.to_string()));
-        table.insert(last.to_string(), toml::Value::Table(leaf));
+        table.insert(last.to_string(), value);
+        self.flag_names.push((
+            path.iter().map(|p| p.to_string()).collect(),
+            flag.to_string(),
+        ));
         self
     }
 
@@ -297,12 +301,17 @@ impl Config {
             }
         }
         for path in candidates.iter().rev() {
-            let flag = node(&self.flags, path).and_then(toml::Value::as_table);
-            if let Some((Some(found), Some(toml::Value::String(name)))) =
-                flag.map(|f| (f.get("value"), f.get("flag")))
-            {
+            if let Some(found) = node(&self.flags, path) {
                 overlay(&mut value, found.clone());
-                origin = Some(Origin::Flag(name.clone()));
+                // the flag that set this value, or one of the fields under it
+                let name = self
+                    .flag_names
+                    .iter()
+                    .rev()
+                    .find(|(at, _)| at.starts_with(path))
+                    .map(|(_, name)| name.clone())
+                    .unwrap_or_default();
+                origin = Some(Origin::Flag(name));
             }
         }
         if let Some(toml::Value::String(text)) = &value {

@@ -15,6 +15,7 @@ fn config(files: &[(&str, &str)]) -> Config {
         secrets: crate::secret::Secrets::new(),
         explicit: None,
         flags: toml::Table::new(),
+        flag_names: Vec::new(),
         files: files.iter().map(|(p, t)| layer(p, t)).collect(),
     }
 }
