@@ -22,7 +22,7 @@ load() { # NAME DESTINATION FORMAT
   measure "$1" "$bin/dltrs" load "$file" --table rides -q --pipeline-name "$1" \
     --pipelines-dir "$work/pipelines" --destination "$2" --loader-file-format "$3"
 }
-measure duckdb_to_parquet "$bin/duckdb_to_parquet" "$file" "$work/native.parquet"
+measure duckdb_to_parquet "$venv/bin/python" bench/duckdb_to_parquet.py "$file" "$work/native.parquet"
 load local_parquet "filesystem:$work/lake_parquet" parquet
 load local_jsonl "filesystem:$work/lake_jsonl" jsonl
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench AWS_REGION=us-east-1

@@ -62,13 +62,15 @@ def filesystem(
     layout: Optional[str] = None,
     loader_file_format: Optional[str] = None,
     disable_compression: Optional[bool] = None,
+    table_format: Optional[str] = None,
     **_: Any,
 ) -> Destination:
     """Files in a folder or an S3 bucket, in dlt's layout: `bucket_url` is a path,
     `file:///path` or `s3://bucket/path` (else `destination.filesystem.bucket_url` from the
     configuration); `credentials` takes dlt's AWS fields (`aws_access_key_id`,
     `aws_secret_access_key`, `aws_session_token`, `region_name`, `endpoint_url`);
-    `loader_file_format` is `jsonl` (the default), `parquet` or `csv`."""
+    `loader_file_format` is `jsonl` (the default), `parquet` or `csv`; `table_format="delta"`
+    keeps every table as a Delta Lake table (which merges)."""
     options: Dict[str, str] = {}
     secrets: List[str] = []
     for key, value in (credentials or {}).items():
@@ -80,6 +82,8 @@ def filesystem(
         options["layout"] = layout
     if loader_file_format is not None:
         options["loader_file_format"] = loader_file_format
+    if table_format is not None:
+        options["table_format"] = table_format
     if disable_compression is not None:
         options["disable_compression"] = "true" if disable_compression else "false"
     spec = "filesystem" if bucket_url is None else f"filesystem:{bucket_url}"

@@ -126,6 +126,9 @@ enum Command {
         /// default) or csv.
         #[arg(long, value_parser = ["parquet", "jsonl", "csv"])]
         loader_file_format: Option<String>,
+        /// Keep a filesystem destination's tables as Delta Lake tables (which merge).
+        #[arg(long, value_parser = ["delta"])]
+        table_format: Option<String>,
     },
     /// Runs a declarative pipeline file: extracts its sources (REST APIs, files, SQL
     /// databases), normalizes and loads them. See the README for the format.
@@ -162,6 +165,9 @@ enum Command {
         /// default) or csv.
         #[arg(long, value_parser = ["parquet", "jsonl", "csv"])]
         loader_file_format: Option<String>,
+        /// Keep a filesystem destination's tables as Delta Lake tables (which merge).
+        #[arg(long, value_parser = ["delta"])]
+        table_format: Option<String>,
     },
     /// Scaffolds a pipeline: `pipeline.toml` and `.dltrs/` files for a source and destination.
     Init {
@@ -652,25 +658,43 @@ fn from_cwd(cwd: &Path, spec: String) -> String {
     spec
 }
 
-/// The configuration with `--loader-file-format` over every layer.
-fn with_format_flag(config: dltrs::config::Config, format: Option<&str>) -> dltrs::config::Config {
-    match format {
-        Some(format) => config.with_flag(
-            "--loader-file-format",
-            &["destination", "filesystem", "loader_file_format"],
-            toml::Value::String(format.to_string()),
-        ),
-        None => config,
+/// The configuration with `--loader-file-format` and `--table-format` over every layer.
+fn with_format_flags(
+    mut config: dltrs::config::Config,
+    format: Option<&str>,
+    table_format: Option<&str>,
+) -> dltrs::config::Config {
+    for (flag, key, value) in [
+        ("--loader-file-format", "loader_file_format", format),
+        ("--table-format", "table_format", table_format),
+    ] {
+        if let Some(value) = value {
+            config = config.with_flag(
+                flag,
+                &["destination", "filesystem", key],
+                toml::Value::String(value.to_string()),
+            );
+        }
     }
+    config
 }
 
-/// `--loader-file-format` names the files of a filesystem destination; elsewhere it would
-/// be silently ignored.
-fn check_format_flag(format: Option<&str>, destination: &str) -> Result<()> {
-    if format.is_some() && destination != "filesystem" {
-        anyhow::bail!(
-            "--loader-file-format sets the files of the filesystem destination; destination {destination} loads tables, not files (drop the flag or use --destination filesystem:PATH)"
-        );
+/// `--loader-file-format` and `--table-format` name the files of a filesystem destination;
+/// elsewhere they would be silently ignored.
+fn check_format_flags(
+    format: Option<&str>,
+    table_format: Option<&str>,
+    destination: &str,
+) -> Result<()> {
+    for (flag, given) in [
+        ("--loader-file-format", format.is_some()),
+        ("--table-format", table_format.is_some()),
+    ] {
+        if given && destination != "filesystem" {
+            anyhow::bail!(
+                "{flag} sets the files of the filesystem destination; destination {destination} loads tables, not files (drop the flag or use --destination filesystem:PATH)"
+            );
+        }
     }
     Ok(())
 }
@@ -697,6 +721,7 @@ fn run(cli: Cli) -> Result<()> {
             wait,
             remove_nul,
             loader_file_format,
+            table_format,
         } => {
             let mut builder = Pipeline::builder(&pipeline_name)
                 .secrets(secrets())
@@ -708,9 +733,10 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = pipelines_dir {
                 builder = builder.pipelines_dir(dir);
             }
-            let config = with_format_flag(
+            let config = with_format_flags(
                 project_config()?.for_pipeline(&pipeline_name),
                 loader_file_format.as_deref(),
+                table_format.as_deref(),
             );
             let destination = declarative::destination(
                 destination.as_deref(),
@@ -763,11 +789,13 @@ fn run(cli: Cli) -> Result<()> {
             quiet,
             wait,
             loader_file_format,
+            table_format,
         } => {
             let mut declared = Declared::load(&file)?;
-            declared.config = with_format_flag(
+            declared.config = with_format_flags(
                 declared.config.with_secrets(secrets()),
                 loader_file_format.as_deref(),
+                table_format.as_deref(),
             );
             // flags over everything; relative to the current folder, not the file's
             let cwd = project_dir()?;
@@ -782,8 +810,9 @@ fn run(cli: Cli) -> Result<()> {
                 section.dataset_name = Some(dataset);
             }
             let mut pipeline = declared.pipeline()?;
-            check_format_flag(
+            check_format_flags(
                 loader_file_format.as_deref(),
+                table_format.as_deref(),
                 pipeline.destination().destination_name(),
             )?;
             pipeline.set_lock_wait(seconds("--wait", wait)?);

@@ -50,7 +50,9 @@ pub use dltrs_core::*;
 #[cfg(feature = "duckdb")]
 pub use dltrs_duckdb::DuckDb;
 #[cfg(feature = "filesystem-destination")]
-pub use dltrs_filesystem::{BucketUrl, Filesystem, Layout, LoaderFileFormat, S3Credentials};
+pub use dltrs_filesystem::{
+    BucketUrl, Filesystem, Layout, LoaderFileFormat, S3Credentials, TableFormat,
+};
 #[cfg(feature = "postgres")]
 pub use dltrs_postgres::{Postgres, PostgresCredentials};
 pub use incremental::Incremental;

@@ -20,3 +20,6 @@ dltrs_testkit::destination_suite!(
     dltrs_testkit::suite::FilesystemTarget,
     without_merge
 );
+
+// the same folder with Delta tables: every case, merges included, through the tables' logs
+dltrs_testkit::destination_suite!(delta, dltrs_testkit::suite::DeltaTarget);

@@ -518,3 +518,124 @@ fn a_missing_bucket_bad_credentials_and_no_server_are_clear_errors_without_secre
         assert!(!message.contains("moto-secret-do-not-print"), "{message}");
     }
 }
+
+// ---- Delta tables ----
+
+fn delta(bucket: &Path) -> Filesystem {
+    Filesystem::new(&bucket.display().to_string())
+        .unwrap()
+        .table_format(dltrs::TableFormat::Delta)
+}
+
+/// The log entries of a Delta table folder, oldest first, each a list of actions.
+fn delta_log(table: &Path) -> Vec<Vec<Value>> {
+    let mut names: Vec<String> = std::fs::read_dir(table.join("_delta_log"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(table.join("_delta_log").join(n))
+                .unwrap()
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
+        })
+        .collect()
+}
+
+/// The rows of a Delta table by replaying its log (adds minus removes), read through arrow-rs.
+fn delta_rows(table: &Path) -> i64 {
+    let mut files: Vec<String> = Vec::new();
+    for entry in delta_log(table) {
+        for action in entry {
+            if let Some(path) = action["add"]["path"].as_str() {
+                files.push(path.to_string());
+            }
+            if let Some(path) = action["remove"]["path"].as_str() {
+                files.retain(|f| f != path);
+            }
+        }
+    }
+    if files.is_empty() {
+        return 0;
+    }
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let paths: Vec<_> = files.iter().map(|f| table.join(f)).collect();
+    dltrs_testkit::parquet::parquet_table(&conn, "t", &paths).unwrap();
+    query_i64(&conn, "SELECT count(*) FROM t")
+}
+
+#[test]
+fn delta_tables_append_replace_and_merge_in_one_commit_per_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket");
+    let mut p = pipeline(dir.path(), delta(&bucket));
+    p.run([Resource::new("items", items(0, 20))]).unwrap();
+    p.run([Resource::new("items", items(20, 5))]).unwrap();
+    let table = bucket.join("lake_data/items");
+    let children = bucket.join("lake_data/items__tags");
+    assert_eq!(delta_rows(&table), 25);
+    assert_eq!(delta_rows(&children), 50);
+    let log = delta_log(&table);
+    assert_eq!(log.len(), 2);
+    assert!(log[0].iter().any(|a| a.get("protocol").is_some()));
+    assert!(log[0].iter().any(|a| a.get("metaData").is_some()));
+
+    // merge: ids 10..30 arrive again; 10..25 are replaced (their tags too), 25..30 are new
+    let merge = || {
+        Resource::new("items", items(10, 20))
+            .write_disposition(WriteDisposition::Merge)
+            .primary_key(["id"])
+    };
+    p.run([merge()]).unwrap();
+    assert_eq!(delta_rows(&table), 30);
+    assert_eq!(delta_rows(&children), 60);
+    assert_eq!(delta_log(&table).len(), 3, "one commit per table");
+    // the same again changes nothing
+    p.run([merge()]).unwrap();
+    assert_eq!(delta_rows(&table), 30);
+    assert_eq!(delta_rows(&children), 60);
+
+    p.run([Resource::new("items", items(100, 3)).write_disposition(WriteDisposition::Replace)])
+        .unwrap();
+    assert_eq!(delta_rows(&table), 3);
+    assert_eq!(delta_rows(&children), 6);
+    let last = delta_log(&table).pop().unwrap();
+    assert!(
+        last.iter().any(|a| a.get("remove").is_some())
+            && last.iter().any(|a| a.get("add").is_some())
+    );
+}
+
+#[test]
+fn two_loaders_committing_to_one_delta_table_lose_no_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket");
+    std::thread::scope(|scope| {
+        for worker in 0..4u64 {
+            let bucket = &bucket;
+            let root = dir.path().join(format!("w{worker}"));
+            scope.spawn(move || {
+                // pipelines of their own, one dataset
+                let mut p = Pipeline::builder(format!("lake{worker}"))
+                    .pipelines_dir(root.join("pipelines"))
+                    .dataset_name("lake_data")
+                    .destination(delta(bucket))
+                    .build()
+                    .unwrap();
+                for round in 0..3 {
+                    p.run([Resource::new(
+                        "items",
+                        items(worker * 1000 + round * 10, 10),
+                    )])
+                    .unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(delta_rows(&bucket.join("lake_data/items")), 120);
+    assert_eq!(delta_rows(&bucket.join("lake_data/items__tags")), 240);
+}

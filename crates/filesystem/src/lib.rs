@@ -7,6 +7,7 @@
 //! layout.rs  dlt's layout placeholders: a file's path, a table's prefix
 //! format.rs  package files (Arrow IPC) as Parquet, JSON Lines or CSV, batch by batch
 //! system.rs  _dlt_loads, _dlt_version, _dlt_pipeline_state and init as dlt writes them
+//! delta.rs   Delta Lake tables: our commit writer of the JSON log, copy-on-write merges
 //! ```
 //!
 //! A bucket has no transactions, so a package is applied in steps that are each idempotent
@@ -23,6 +24,7 @@
 //! again at the same path (an object appears whole or not at all), and the older files of a
 //! replaced table go only once the marker says the new ones are complete.
 
+mod delta;
 mod format;
 mod layout;
 mod store;
@@ -38,7 +40,7 @@ use dltrs_core::destination::{
     LoadContext, LoadOutcome, Restored,
 };
 use dltrs_core::package::{BatchFile, NormalizedPackage};
-use dltrs_core::schema::{Schema, WriteDisposition};
+use dltrs_core::schema::{MergeStrategy, Schema, WriteDisposition};
 use sha3::Digest;
 
 pub use format::LoaderFileFormat;
@@ -85,6 +87,30 @@ impl std::fmt::Debug for S3Credentials {
     }
 }
 
+/// How the data tables are kept (dlt's `table_format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TableFormat {
+    /// Plain files in the layout (no merge).
+    #[default]
+    Files,
+    /// Delta Lake tables (Parquet data files and a transaction log), which merge.
+    Delta,
+}
+
+impl std::str::FromStr for TableFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "delta" => Ok(TableFormat::Delta),
+            "files" | "native" => Ok(TableFormat::Files),
+            other => Err(format!(
+                "unknown table_format `{other}`: use delta (Delta Lake tables) or leave it unset for plain files"
+            )),
+        }
+    }
+}
+
 /// A dataset as files: `<bucket_url>/<dataset>/<layout>` (dlt's `filesystem` destination).
 #[derive(Debug, Clone)]
 pub struct Filesystem {
@@ -93,6 +119,7 @@ pub struct Filesystem {
     layout: Layout,
     format: LoaderFileFormat,
     compression: bool,
+    table_format: TableFormat,
 }
 
 impl Filesystem {
@@ -106,7 +133,16 @@ impl Filesystem {
             layout: Layout::default(),
             format: LoaderFileFormat::Jsonl,
             compression: true,
+            table_format: TableFormat::Files,
         })
+    }
+
+    /// Keeps every data table (child tables too) as a Delta Lake table in the table's folder
+    /// (`TableFormat::Delta`: Parquet files whatever the loader file format; `merge` with
+    /// `delete-insert` and `upsert`), or as plain files (the default).
+    pub fn table_format(mut self, format: TableFormat) -> Self {
+        self.table_format = format;
+        self
     }
 
     /// The S3 credentials and endpoint (unset fields: the `AWS_*` environment variables).
@@ -165,6 +201,10 @@ impl Filesystem {
     /// Where each package file of `package` goes: a path that depends only on the package,
     /// so a resumed load writes the same objects again.
     fn plan(&self, dataset: &str, package: &NormalizedPackage) -> Vec<Job> {
+        if self.table_format == TableFormat::Delta {
+            // Delta tables write their own data files, committed by their logs
+            return Vec::new();
+        }
         let ext = self.extension();
         let load_id = package.load_id();
         let mut jobs = Vec::new();
@@ -263,6 +303,10 @@ impl Filesystem {
         package: &NormalizedPackage,
         jobs: &[Job],
     ) -> Result<(), (String, BoxError)> {
+        if self.table_format == TableFormat::Delta {
+            // a Delta replace is one commit of removes and adds
+            return Ok(());
+        }
         let written: HashSet<&str> = jobs.iter().map(|j| j.path.as_str()).collect();
         let schema = &package.schema;
         for root in &package.manifest.roots {
@@ -298,7 +342,13 @@ impl Filesystem {
         schema: &Schema,
         table: &str,
     ) -> Result<Vec<String>, BoxError> {
-        let prefix = format!("{dataset}{}", self.layout.table_prefix(&schema.name, table));
+        let prefix = match self.table_format {
+            // a Delta table is its folder: data files and log
+            TableFormat::Delta => format!("{dataset}{table}/"),
+            TableFormat::Files => {
+                format!("{dataset}{}", self.layout.table_prefix(&schema.name, table))
+            }
+        };
         let folder = match prefix.rfind('/') {
             Some(end) => &prefix[..=end],
             None => "",
@@ -347,6 +397,19 @@ impl Filesystem {
             .store_schema(schema)
             .map_err(step(dltrs_core::schema::VERSION_TABLE))?;
         self.write_files(store, package, &jobs, ctx)?;
+        if self.table_format == TableFormat::Delta {
+            for root in &package.manifest.roots {
+                let chain = delta::Chain {
+                    store,
+                    dataset,
+                    package,
+                    root: &root.name,
+                };
+                let rows = chain.apply()?;
+                ctx.progress.loaded_rows(rows);
+                ctx.progress.loaded_file();
+            }
+        }
         if let Some(state) = &package.manifest.state {
             system
                 .store_state(state, load_id, schema)
@@ -398,15 +461,23 @@ impl Destination for Filesystem {
     }
 
     fn capabilities(&self) -> Capabilities {
+        let delta = self.table_format == TableFormat::Delta;
+        let mut write_dispositions = vec![
+            WriteDisposition::Append,
+            WriteDisposition::Replace,
+            WriteDisposition::Skip,
+        ];
+        if delta {
+            write_dispositions.push(WriteDisposition::Merge);
+        }
         Capabilities {
-            write_dispositions: vec![
-                WriteDisposition::Append,
-                WriteDisposition::Replace,
-                WriteDisposition::Skip,
-            ],
-            merge_strategies: Vec::new(),
+            write_dispositions,
+            merge_strategies: match delta {
+                true => vec![MergeStrategy::DeleteInsert, MergeStrategy::Upsert],
+                false => Vec::new(),
+            },
             merge_advice: Some(
-                "plain files cannot be merged in place (dlt falls back to append and keeps every version); load with append or replace",
+                "plain files cannot be merged in place (dlt falls back to append and keeps every version): load with append or replace, or keep the tables as Delta tables (table_format = \"delta\", --table-format delta)",
             ),
             atomicity: Atomicity::Resumable,
             max_identifier_length: None,

@@ -83,9 +83,16 @@ pub fn dump_filesystem(dir: &Path, name_as: &str) -> Result<Value, DumpError> {
         if !folder.is_dir() {
             continue;
         }
-        let mut files: Vec<String> = std::fs::read_dir(&folder)?
-            .map(|e| e.map(|e| e.path().display().to_string()))
-            .collect::<Result<_, _>>()?;
+        let mut files: Vec<String> = match folder.join("_delta_log").is_dir() {
+            // a Delta table: the files its log holds now
+            true => delta_files(&folder)?
+                .iter()
+                .map(|f| folder.join(f).display().to_string())
+                .collect(),
+            false => std::fs::read_dir(&folder)?
+                .map(|e| e.map(|e| e.path().display().to_string()))
+                .collect::<Result<_, _>>()?,
+        };
         files.sort();
         for file in files {
             if file.ends_with(".parquet") {
@@ -104,4 +111,30 @@ pub fn dump_filesystem(dir: &Path, name_as: &str) -> Result<Value, DumpError> {
         }
     }
     Ok(dump_dataset(&duck, name_as)?)
+}
+
+/// The data files a Delta table's JSON log holds (adds minus removes), relative to its folder.
+///
+/// # Errors
+///
+/// When the log cannot be read.
+pub fn delta_files(table: &Path) -> Result<Vec<String>, DumpError> {
+    let mut names: Vec<PathBuf> = std::fs::read_dir(table.join("_delta_log"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()?;
+    names.retain(|p| p.extension().is_some_and(|e| e == "json"));
+    names.sort();
+    let mut files: Vec<String> = Vec::new();
+    for name in names {
+        for line in std::fs::read_to_string(&name)?.lines() {
+            let action: Value = serde_json::from_str(line)?;
+            if let Some(path) = action["add"]["path"].as_str() {
+                files.push(path.to_string());
+            }
+            if let Some(path) = action["remove"]["path"].as_str() {
+                files.retain(|f| f != path);
+            }
+        }
+    }
+    Ok(files)
 }

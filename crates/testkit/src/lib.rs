@@ -16,7 +16,7 @@ mod pyfmt;
 
 pub use compare::compare;
 pub use dump::dump_dataset;
-pub use fs_dump::{dump_filesystem, stored_schema};
+pub use fs_dump::{delta_files, dump_filesystem, stored_schema};
 pub use pg_dump::{canonical_json_columns, dump_postgres};
 
 pub mod moto;

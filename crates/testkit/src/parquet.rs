@@ -42,8 +42,8 @@ pub fn insert_parquet(conn: &Connection, table: &str, file: &Path) -> Result<u64
     Ok(rows)
 }
 
-/// The Parquet files `files` as a new table `name` of `conn`: its columns are the first file's,
-/// every file's rows inserted by name.
+/// The Parquet files `files` as a new table `name` of `conn`: its columns are every file's
+/// (later files may have more), every file's rows inserted by name.
 ///
 /// # Errors
 ///
@@ -54,11 +54,16 @@ pub fn parquet_table(
     files: &[std::path::PathBuf],
 ) -> Result<(), DumpError> {
     register_arrow(conn)?;
-    let first = files.first().ok_or("no Parquet files")?;
-    let schema = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(first)?)?
-        .schema()
-        .clone();
-    let empty = arrow_array::RecordBatch::new_empty(schema);
+    if files.is_empty() {
+        return Err("no Parquet files".into());
+    }
+    let mut schemas = Vec::new();
+    for file in files {
+        let builder = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(file)?)?;
+        schemas.push(builder.schema().as_ref().clone());
+    }
+    let schema = arrow_schema::Schema::try_merge(schemas)?;
+    let empty = arrow_array::RecordBatch::new_empty(std::sync::Arc::new(schema));
     let registration = ArrowBatchRegistration::new(empty);
     let quoted = dltrs_core::sql::ident(name);
     conn.execute(

@@ -64,6 +64,43 @@ fn merges(path: &Path) -> bool {
         .is_some_and(|runs| runs.iter().any(|r| r["write_disposition"] == "merge"))
 }
 
+/// A fresh local folder per case for the filesystem destination's Delta tables, their
+/// current files read back into DuckDB ([`crate::dump_filesystem`]).
+pub struct DeltaTarget {
+    root: PathBuf,
+}
+
+impl SuiteTarget for DeltaTarget {
+    fn fresh(dir: &Path) -> Self {
+        DeltaTarget {
+            root: dir.join("bucket"),
+        }
+    }
+
+    #[allow(clippy::expect_used)]
+    fn destination(&self) -> Box<dyn Destination> {
+        let url = self.root.display().to_string();
+        Box::new(
+            dltrs::Filesystem::new(&url)
+                .expect("a bucket folder")
+                .table_format(dltrs::TableFormat::Delta),
+        )
+    }
+
+    fn dataset(&self) -> String {
+        DATASET.to_string()
+    }
+
+    #[allow(clippy::expect_used)]
+    fn dump(&mut self) -> Value {
+        crate::dump_filesystem(&self.root.join(DATASET), DATASET).expect("a dump of the dataset")
+    }
+
+    fn has_sql_system_tables() -> bool {
+        false
+    }
+}
+
 /// A fresh local folder per case for the filesystem destination, Parquet files read back by
 /// DuckDB ([`crate::dump_filesystem`]).
 pub struct FilesystemTarget {

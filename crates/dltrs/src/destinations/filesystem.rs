@@ -2,11 +2,11 @@
 //! `destination.filesystem.bucket_url`), `filesystem:s3://bucket/path`,
 //! `filesystem:file:///path` and `filesystem:PATH`, completed from `[destination.filesystem]`
 //! with dlt's names: `layout`, `credentials.{aws_access_key_id, aws_secret_access_key,
-//! aws_session_token, region_name, endpoint_url}`, and ours, `loader_file_format`
-//! (`parquet`, `jsonl`, `csv`) and `disable_compression`.
+//! aws_session_token, region_name, endpoint_url}`, `table_format` (`delta`), and ours,
+//! `loader_file_format` (`parquet`, `jsonl`, `csv`) and `disable_compression`.
 
 use dltrs_core::destination::Destination;
-use dltrs_filesystem::{Filesystem, LoaderFileFormat, S3Credentials};
+use dltrs_filesystem::{Filesystem, LoaderFileFormat, S3Credentials, TableFormat};
 
 use super::{DestinationContext, DestinationType, origin_text};
 use crate::Error;
@@ -77,6 +77,12 @@ impl DestinationType for FilesystemDestination {
                 .parse()
                 .map_err(|e| Error::Config(format!("{e} (from {from})")))?;
             destination = destination.loader_file_format(format);
+        }
+        if let Some((format, from)) = text(config, "table_format")? {
+            let format: TableFormat = format
+                .parse()
+                .map_err(|e| Error::Config(format!("{e} (from {from})")))?;
+            destination = destination.table_format(format);
         }
         if let Some((off, from)) = text(config, "disable_compression")? {
             let off = match off.as_str() {

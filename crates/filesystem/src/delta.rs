@@ -1,0 +1,666 @@
+//! Delta Lake tables: every data table of the dataset (child tables too) a Delta table in its
+//! folder, written by our own commit writer of the protocol's JSON log (reader 1, writer 2).
+//!
+//! ```text
+//! <table>/<load_id>.<file_id>.parquet          data files (Parquet; time columns as text)
+//! <table>/_delta_log/00000000000000000000.json protocol + metaData + add ... + commitInfo
+//! <table>/_delta_log/00000000000000000001.json add / remove ... + commitInfo
+//! ```
+//!
+//! A commit is the log entry of the next version, put only if absent (`PutMode::Create`, an
+//! S3 conditional write): of two loaders committing at once one wins and the other reads the
+//! log again and commits on top, so no commit is lost. Each commit names the package in
+//! `commitInfo.dltrsLoadId`, which makes a table's step of a package idempotent: a resumed load
+//! skips the tables that have it. `replace` is one commit per table (every file removed, the
+//! new ones added); `merge` (`delete-insert`, `upsert`) is copy-on-write: files holding rows
+//! whose key arrives are rewritten without them, child tables first (rows of replaced roots
+//! removed by `_dlt_root_id`), the root last, so a kill between two commits leaves a state
+//! the resumed load finishes.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, BooleanArray, RecordBatch};
+use arrow_schema::{DataType as ArrowType, Field, Schema as ArrowSchema, TimeUnit};
+use dltrs_core::destination::BoxError;
+use dltrs_core::json::{Item, write_item};
+use dltrs_core::package::{BatchFile, NormalizedPackage};
+use dltrs_core::schema::{MergeStrategy, Table, WriteDisposition};
+use dltrs_core::sql::MergeKeys;
+use parquet::arrow::ArrowWriter;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use serde_json::{Value, json};
+use sha3::Digest;
+
+use crate::store::Store;
+
+const LOG: &str = "_delta_log/";
+
+/// Attempts at a commit before giving up on a busy table.
+const ATTEMPTS: usize = 50;
+
+/// What the log says a table is.
+struct Snapshot {
+    /// The last version (`None`: no table yet).
+    version: Option<u64>,
+    /// Active data files, relative to the table's folder, in the order they were added.
+    files: Vec<String>,
+    /// The `metaData` action.
+    metadata: Option<Value>,
+    /// Names of the fields of the table's schema.
+    fields: Vec<Value>,
+    /// Packages committed (`commitInfo.dltrsLoadId`).
+    loads: HashSet<String>,
+}
+
+fn decode_path(path: &str) -> String {
+    // add/remove paths are URIs: %XX escapes
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = path.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn snapshot(store: &Store, dir: &str) -> Result<Snapshot, BoxError> {
+    let mut versions: Vec<(u64, String)> = Vec::new();
+    for path in store.list(&format!("{dir}{LOG}"))? {
+        let name = path.rsplit('/').next().unwrap_or_default();
+        if name.contains("checkpoint") {
+            return Err(format!(
+                "the Delta table {dir} has a checkpoint ({name}); dltrs reads JSON logs only so far: load it with the writer that checkpointed it"
+            )
+            .into());
+        }
+        if let Some(number) = name.strip_suffix(".json")
+            && number.len() == 20
+            && let Ok(version) = number.parse::<u64>()
+        {
+            versions.push((version, path));
+        }
+    }
+    versions.sort();
+    let mut snapshot = Snapshot {
+        version: None,
+        files: Vec::new(),
+        metadata: None,
+        fields: Vec::new(),
+        loads: HashSet::new(),
+    };
+    for (version, path) in versions {
+        if snapshot.version.is_some_and(|v| v + 1 != version)
+            || (snapshot.version.is_none() && version != 0)
+        {
+            return Err(
+                format!("the Delta log of {dir} misses the version before {version}").into(),
+            );
+        }
+        let bytes = store
+            .get(&path)?
+            .ok_or_else(|| format!("{path} was listed but is gone"))?;
+        for line in String::from_utf8_lossy(&bytes)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+        {
+            let action: Value = serde_json::from_str(line)
+                .map_err(|e| format!("{path} is not a Delta log: {e}"))?;
+            if let Some(add) = action.get("add") {
+                let file = decode_path(add["path"].as_str().unwrap_or_default());
+                if !snapshot.files.contains(&file) {
+                    snapshot.files.push(file);
+                }
+            } else if let Some(remove) = action.get("remove") {
+                let file = decode_path(remove["path"].as_str().unwrap_or_default());
+                snapshot.files.retain(|f| *f != file);
+            } else if let Some(metadata) = action.get("metaData") {
+                let schema: Value =
+                    serde_json::from_str(metadata["schemaString"].as_str().unwrap_or("{}"))?;
+                snapshot.fields = schema["fields"].as_array().cloned().unwrap_or_default();
+                snapshot.metadata = Some(metadata.clone());
+            } else if let Some(info) = action.get("commitInfo")
+                && let Some(load_id) = info["dltrsLoadId"].as_str()
+            {
+                snapshot.loads.insert(load_id.to_string());
+            }
+        }
+        snapshot.version = Some(version);
+    }
+    Ok(snapshot)
+}
+
+/// The Delta type of an Arrow type, and the Arrow type data is written as (Delta has no time
+/// of day: time columns are written as their ISO text).
+fn delta_type(arrow: &ArrowType) -> (String, ArrowType) {
+    match arrow {
+        ArrowType::Int64 => ("long".into(), arrow.clone()),
+        ArrowType::Float64 => ("double".into(), arrow.clone()),
+        ArrowType::Boolean => ("boolean".into(), arrow.clone()),
+        ArrowType::Timestamp(_, _) => (
+            "timestamp".into(),
+            ArrowType::Timestamp(TimeUnit::Microsecond, Some(Arc::from("UTC"))),
+        ),
+        ArrowType::Date32 => ("date".into(), arrow.clone()),
+        ArrowType::Decimal128(p, s) => (format!("decimal({p},{s})"), arrow.clone()),
+        ArrowType::Binary => ("binary".into(), arrow.clone()),
+        _ => ("string".into(), ArrowType::Utf8),
+    }
+}
+
+/// The table's fields as the log's schema wants them: the fields the log has, then the
+/// columns of `table` it lacks.
+fn merged_fields(existing: &[Value], table: &Table) -> Vec<Value> {
+    let mut fields = existing.to_vec();
+    for column in table.complete_columns() {
+        if fields.iter().any(|f| f["name"] == column.name) {
+            continue;
+        }
+        let (name, _) = delta_type(&dltrs_core::normalize::arrow_type(column));
+        fields.push(json!({"name": column.name, "type": name, "nullable": true, "metadata": {}}));
+    }
+    fields
+}
+
+/// A batch as a Delta data file holds it: time of day as text, timestamps in UTC.
+fn for_delta(batch: &RecordBatch) -> Result<RecordBatch, BoxError> {
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let (_, target) = delta_type(field.data_type());
+        let column = match &target == column.data_type() {
+            true => column.clone(),
+            false => arrow_cast::cast(column, &target)?,
+        };
+        fields.push(Field::new(field.name(), target, true));
+        columns.push(column);
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(ArrowSchema::new(fields)),
+        columns,
+    )?)
+}
+
+/// The text of a row's values of `columns` (null for a column the batch lacks), one key.
+fn keys_of(batch: &RecordBatch, columns: &[String]) -> Result<Vec<Option<String>>, BoxError> {
+    if columns.is_empty() {
+        return Ok(vec![None; batch.num_rows()]);
+    }
+    let indices: Vec<Option<usize>> = columns
+        .iter()
+        .map(|c| batch.schema().index_of(c).ok())
+        .collect();
+    let present: Vec<usize> = indices.iter().flatten().copied().collect();
+    let projected = batch.project(&present)?;
+    let mut out = Vec::with_capacity(batch.num_rows());
+    for row in 0..batch.num_rows() {
+        let Item::Object(values) = dltrs_core::arrow_rows::row_item(&projected, row)? else {
+            return Err("a row is not an object".into());
+        };
+        let mut key = String::new();
+        let mut values = values.into_iter();
+        for index in &indices {
+            key.push('\u{1f}');
+            match index.and_then(|_| values.next()) {
+                Some((_, value)) if !matches!(value, Item::Null) => write_item(&mut key, &value),
+                _ => key.push_str("null"),
+            }
+        }
+        out.push(Some(key));
+    }
+    Ok(out)
+}
+
+fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a arrow_array::StringArray> {
+    let index = batch.schema().index_of(name).ok()?;
+    batch.column(index).as_string_opt::<i32>()
+}
+
+fn short_hash(text: &str) -> String {
+    let digest = sha3::Sha3_256::digest(text.as_bytes());
+    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Writes `batches` as a Parquet data file at `path`; its size in bytes and rows.
+fn write_data<I>(
+    store: &Store,
+    path: &str,
+    schema: Arc<ArrowSchema>,
+    batches: I,
+) -> Result<(u64, u64), BoxError>
+where
+    I: IntoIterator<Item = Result<RecordBatch, BoxError>>,
+{
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(128 * 1024))
+        .build();
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, store.writer(path));
+    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
+    let mut rows = 0;
+    for batch in batches {
+        let batch = batch?;
+        rows += batch.num_rows() as u64;
+        writer.write(&batch)?;
+    }
+    writer.close()?;
+    out.flush()?;
+    let size = out.into_inner().map_err(|e| e.into_error())?.finish()?;
+    Ok((size, rows))
+}
+
+/// The batches of a data file of the table (read whole: a data file holds one package file's
+/// rows or a rewrite of one).
+fn read_data(store: &Store, path: &str) -> Result<Vec<Result<RecordBatch, BoxError>>, BoxError> {
+    let bytes = store
+        .get(path)?
+        .ok_or_else(|| format!("the Delta log names {path}, which is gone"))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.build()?;
+    Ok(reader.map(|b| b.map_err(BoxError::from)).collect())
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+fn add(path: &str, size: u64, rows: u64) -> Value {
+    json!({"add": {
+        "path": path,
+        "partitionValues": {},
+        "size": size,
+        "modificationTime": now_ms(),
+        "dataChange": true,
+        "stats": json!({"numRecords": rows}).to_string(),
+    }})
+}
+
+fn remove(path: &str) -> Value {
+    json!({"remove": {"path": path, "deletionTimestamp": now_ms(), "dataChange": true}})
+}
+
+/// What a merge removes: destination roots whose key arrives, and the package's own
+/// duplicates of a primary key (the first staged row wins).
+struct MergePlan {
+    strategy: MergeStrategy,
+    keys: MergeKeys,
+    primary: HashSet<String>,
+    merge: HashSet<String>,
+    /// `_dlt_id`s of destination roots the merge replaces: their child rows go.
+    replaced_roots: HashSet<String>,
+    /// `_dlt_id`s of the package's duplicate roots: neither they nor their children go in.
+    skipped_roots: HashSet<String>,
+    /// Per child table, the `_dlt_id`s of its rows under a replaced root: found through
+    /// `_dlt_root_id`, or through the parent chain for rows loaded before the table merged
+    /// (which have none).
+    removed: std::collections::HashMap<String, HashSet<String>>,
+}
+
+impl MergePlan {
+    fn matches(&self, primary: &Option<String>, merge: &Option<String>) -> bool {
+        primary
+            .as_ref()
+            .is_some_and(|k| !self.keys.primary.is_empty() && self.primary.contains(k))
+            || merge
+                .as_ref()
+                .is_some_and(|k| !self.keys.merge.is_empty() && self.merge.contains(k))
+    }
+}
+
+/// One package's chain of tables (a root and its child tables) into Delta tables.
+pub(crate) struct Chain<'a> {
+    pub store: &'a Store,
+    pub dataset: &'a str,
+    pub package: &'a NormalizedPackage,
+    pub root: &'a str,
+}
+
+impl Chain<'_> {
+    fn dir(&self, table: &str) -> String {
+        format!("{}{table}/", self.dataset)
+    }
+
+    /// Applies the chain; rows written are returned for the progress counters.
+    pub(crate) fn apply(&self) -> Result<u64, (String, BoxError)> {
+        let package = self.package;
+        let schema = &package.schema;
+        let Some(root) = schema.table(self.root) else {
+            return Ok(0);
+        };
+        let disposition = package
+            .manifest
+            .roots
+            .iter()
+            .find(|r| r.name == self.root)
+            .map(|r| package.disposition(r))
+            .unwrap_or(WriteDisposition::Append);
+        let keys = MergeKeys::of(root);
+        let merging = disposition == WriteDisposition::Merge && !keys.is_empty();
+        // children first, deepest first, the root last: the root's commit ends the chain
+        let mut tables: Vec<&Table> = schema.descendants(self.root);
+        tables.reverse();
+        tables.push(root);
+        let root_dir = self.dir(self.root);
+        let root_done = snapshot(self.store, &root_dir)
+            .map_err(|e| (self.root.to_string(), e))?
+            .loads
+            .contains(package.load_id());
+        if root_done {
+            return Ok(0);
+        }
+        let plan = match merging {
+            true => Some(
+                self.merge_plan(root, keys)
+                    .map_err(|e| (self.root.to_string(), e))?,
+            ),
+            false => None,
+        };
+        let mut rows = 0;
+        for table in tables {
+            let has_rows = package.manifest.tables.iter().any(|t| t.name == table.name);
+            // an append without rows for this table has nothing to commit
+            if !has_rows && disposition != WriteDisposition::Replace && !merging {
+                continue;
+            }
+            rows += self
+                .apply_table(table, disposition, plan.as_ref())
+                .map_err(|e| (table.name.clone(), e))?;
+        }
+        Ok(rows)
+    }
+
+    /// The keys arriving in the package and the destination roots they replace.
+    fn merge_plan(&self, root: &Table, keys: MergeKeys) -> Result<MergePlan, BoxError> {
+        let strategy = root.merge_strategy.unwrap_or(MergeStrategy::DeleteInsert);
+        let mut plan = MergePlan {
+            strategy,
+            keys,
+            primary: HashSet::new(),
+            merge: HashSet::new(),
+            replaced_roots: HashSet::new(),
+            skipped_roots: HashSet::new(),
+            removed: std::collections::HashMap::new(),
+        };
+        if let Some(data) = self
+            .package
+            .manifest
+            .tables
+            .iter()
+            .find(|t| t.name == root.name)
+        {
+            for batch in self.package.batches(data) {
+                let batch = batch?;
+                let primary = keys_of(&batch, &plan.keys.primary)?;
+                let merge = keys_of(&batch, &plan.keys.merge)?;
+                let ids = string_column(&batch, "_dlt_id");
+                for row in 0..batch.num_rows() {
+                    if let Some(key) = &primary[row]
+                        && !plan.keys.primary.is_empty()
+                        && !plan.primary.insert(key.clone())
+                        && strategy == MergeStrategy::DeleteInsert
+                        && let Some(ids) = ids
+                    {
+                        plan.skipped_roots.insert(ids.value(row).to_string());
+                    }
+                    if let Some(key) = &merge[row] {
+                        plan.merge.insert(key.clone());
+                    }
+                }
+            }
+        }
+        let snap = snapshot(self.store, &self.dir(&root.name))?;
+        for file in &snap.files {
+            for batch in read_data(self.store, &format!("{}{file}", self.dir(&root.name)))? {
+                let batch = batch?;
+                let primary = keys_of(&batch, &plan.keys.primary)?;
+                let merge = keys_of(&batch, &plan.keys.merge)?;
+                let Some(ids) = string_column(&batch, "_dlt_id") else {
+                    continue;
+                };
+                for row in 0..batch.num_rows() {
+                    if plan.matches(&primary[row], &merge[row]) {
+                        plan.replaced_roots.insert(ids.value(row).to_string());
+                    }
+                }
+            }
+        }
+        // parents before children: a row goes when its root or its parent row goes
+        for table in self.package.schema.descendants(&root.name) {
+            let Some(parent) = table.parent.as_deref() else {
+                continue;
+            };
+            let empty = HashSet::new();
+            let parent_removed = match parent == root.name {
+                true => &plan.replaced_roots,
+                false => plan.removed.get(parent).unwrap_or(&empty),
+            };
+            let mut removed = HashSet::new();
+            let dir = self.dir(&table.name);
+            for file in &snapshot(self.store, &dir)?.files {
+                for batch in read_data(self.store, &format!("{dir}{file}"))? {
+                    let batch = batch?;
+                    let Some(ids) = string_column(&batch, "_dlt_id") else {
+                        continue;
+                    };
+                    let roots = string_column(&batch, "_dlt_root_id");
+                    let parents = string_column(&batch, "_dlt_parent_id");
+                    for row in 0..batch.num_rows() {
+                        let under = |column: Option<&arrow_array::StringArray>,
+                                     set: &HashSet<String>| {
+                            column.is_some_and(|c| !c.is_null(row) && set.contains(c.value(row)))
+                        };
+                        if under(roots, &plan.replaced_roots) || under(parents, parent_removed) {
+                            removed.insert(ids.value(row).to_string());
+                        }
+                    }
+                }
+            }
+            plan.removed.insert(table.name.clone(), removed);
+        }
+        Ok(plan)
+    }
+
+    /// Which rows of a batch stay: for the root, rows whose key does not arrive (existing
+    /// rows) or that are not a skipped duplicate (new rows); for child tables, rows whose root
+    /// is not replaced (existing) or not skipped (new).
+    fn keep(
+        &self,
+        table: &Table,
+        batch: &RecordBatch,
+        plan: &MergePlan,
+        existing: bool,
+    ) -> Result<BooleanArray, BoxError> {
+        let root = table.name == self.root;
+        if root && existing {
+            let primary = keys_of(batch, &plan.keys.primary)?;
+            let merge = keys_of(batch, &plan.keys.merge)?;
+            return Ok((0..batch.num_rows())
+                .map(|row| Some(!plan.matches(&primary[row], &merge[row])))
+                .collect());
+        }
+        let empty = HashSet::new();
+        let (column, ids) = match (root, existing) {
+            (true, _) => ("_dlt_id", &plan.skipped_roots),
+            (false, true) => ("_dlt_id", plan.removed.get(&table.name).unwrap_or(&empty)),
+            (false, false) => ("_dlt_root_id", &plan.skipped_roots),
+        };
+        let Some(values) = string_column(batch, column) else {
+            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+        };
+        Ok((0..batch.num_rows())
+            .map(|row| Some(values.is_null(row) || !ids.contains(values.value(row))))
+            .collect())
+    }
+
+    fn apply_table(
+        &self,
+        table: &Table,
+        disposition: WriteDisposition,
+        plan: Option<&MergePlan>,
+    ) -> Result<u64, BoxError> {
+        let package = self.package;
+        let load_id = package.load_id();
+        let dir = self.dir(&table.name);
+        let data = package
+            .manifest
+            .tables
+            .iter()
+            .find(|t| t.name == table.name);
+        // the package's rows as data files, written once at paths of their own
+        let mut added: Vec<Value> = Vec::new();
+        let mut rows = 0;
+        if let Some(data) = data {
+            for (index, name) in data.files.iter().enumerate() {
+                let file = BatchFile::open(package.dir.join(name))?;
+                let first = file.schema();
+                let schema = for_delta(&RecordBatch::new_empty(first))?.schema();
+                let path = format!(
+                    "{load_id}.{}.parquet",
+                    short_hash(&format!("{load_id}/{}/{index}", table.name))
+                );
+                let batches = file.map(|batch| -> Result<RecordBatch, BoxError> {
+                    let batch = batch?;
+                    let batch = match plan {
+                        Some(plan) => {
+                            let keep = self.keep(table, &batch, plan, false)?;
+                            arrow_select::filter::filter_record_batch(&batch, &keep)?
+                        }
+                        None => batch,
+                    };
+                    for_delta(&batch)
+                });
+                let (size, written) =
+                    write_data(self.store, &format!("{dir}{path}"), schema, batches)?;
+                rows += written;
+                added.push(add(&path, size, written));
+            }
+        }
+        for _ in 0..ATTEMPTS {
+            let snap = snapshot(self.store, &dir)?;
+            if snap.loads.contains(load_id) {
+                return Ok(0);
+            }
+            let mut actions = Vec::new();
+            let fields = merged_fields(&snap.fields, table);
+            let schema_string = json!({"type": "struct", "fields": fields}).to_string();
+            match &snap.metadata {
+                None => {
+                    actions
+                        .push(json!({"protocol": {"minReaderVersion": 1, "minWriterVersion": 2}}));
+                    actions.push(json!({"metaData": {
+                        "id": uuid_like(&format!("{}/{}", self.dataset, table.name)),
+                        "format": {"provider": "parquet", "options": {}},
+                        "schemaString": schema_string,
+                        "partitionColumns": [],
+                        "configuration": {},
+                        "createdTime": now_ms(),
+                    }}));
+                }
+                Some(metadata) if fields.len() != snap.fields.len() => {
+                    let mut metadata = metadata.clone();
+                    metadata["schemaString"] = Value::String(schema_string);
+                    actions.push(json!({"metaData": metadata}));
+                }
+                Some(_) => {}
+            }
+            let operation = match (disposition, plan) {
+                (WriteDisposition::Replace, _) => {
+                    actions.extend(snap.files.iter().map(|f| remove(f)));
+                    "WRITE"
+                }
+                (_, Some(plan)) => {
+                    for file in &snap.files {
+                        let path = format!("{dir}{file}");
+                        let mut kept = Vec::new();
+                        let mut dropped = false;
+                        for batch in read_data(self.store, &path)? {
+                            let batch = batch?;
+                            let keep = self.keep(table, &batch, plan, true)?;
+                            if keep.true_count() != batch.num_rows() {
+                                dropped = true;
+                            }
+                            kept.push(arrow_select::filter::filter_record_batch(&batch, &keep)?);
+                        }
+                        if !dropped {
+                            continue;
+                        }
+                        actions.push(remove(file));
+                        let remaining: usize = kept.iter().map(RecordBatch::num_rows).sum();
+                        if remaining > 0
+                            && let Some(first) = kept.first()
+                        {
+                            let rewritten = format!(
+                                "{load_id}.r{}.parquet",
+                                short_hash(&format!("{load_id}/{file}"))
+                            );
+                            let (size, n) = write_data(
+                                self.store,
+                                &format!("{dir}{rewritten}"),
+                                first.schema(),
+                                kept.into_iter().map(Ok),
+                            )?;
+                            actions.push(add(&rewritten, size, n));
+                        }
+                    }
+                    "MERGE"
+                }
+                _ => "WRITE",
+            };
+            actions.extend(added.iter().cloned());
+            let strategy = plan.map(|p| p.strategy.as_str());
+            actions.push(json!({"commitInfo": {
+                "timestamp": now_ms(),
+                "operation": operation,
+                "operationParameters": {"mode": disposition.as_str(), "mergeStrategy": strategy},
+                "engineInfo": concat!("dltrs/", env!("CARGO_PKG_VERSION")),
+                "dltrsLoadId": load_id,
+            }}));
+            let version = snap.version.map_or(0, |v| v + 1);
+            let mut text = String::new();
+            for action in &actions {
+                text.push_str(&action.to_string());
+                text.push('\n');
+            }
+            if self
+                .store
+                .put_if_absent(&format!("{dir}{LOG}{version:020}.json"), text.into_bytes())?
+            {
+                return Ok(rows);
+            }
+            // another writer took this version: read the log again and commit on top
+        }
+        Err(format!(
+            "the Delta table {dir} stayed busy: {ATTEMPTS} commits of other writers came first"
+        )
+        .into())
+    }
+}
+
+/// A stable UUID-shaped table id (a table written again from scratch keeps its id).
+fn uuid_like(seed: &str) -> String {
+    let digest = sha3::Sha3_256::digest(seed.as_bytes());
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
