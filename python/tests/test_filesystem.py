@@ -9,7 +9,6 @@ import boto3
 import duckdb
 import pyarrow.parquet as pq
 import pytest
-from moto.server import ThreadedMotoServer
 
 import dltrs as dlt
 from dltrs.exceptions import PipelineStepFailed
@@ -56,13 +55,31 @@ def test_jsonl_is_the_default_and_merge_is_refused(tmp_path):
 
 @pytest.fixture
 def moto_endpoint():
+    """moto's S3 server as a process of its own (in this process, a reader that holds the GIL
+    while it waits for the server, as `deltalake` does, would wait forever)."""
+    import subprocess
+    import sys
+    import time
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
-    server.start()
+    server = subprocess.Popen(
+        [os.path.join(os.path.dirname(sys.executable), "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.time() < deadline, "moto_server did not start"
+            time.sleep(0.1)
     yield f"http://127.0.0.1:{port}"
-    server.stop()
+    server.kill()
+    server.wait()
 
 
 def test_s3_with_credentials_that_never_show(tmp_path, moto_endpoint):
@@ -176,3 +193,78 @@ def test_dlt_reads_and_extends_a_bucket_dltrs_wrote_and_dltrs_restores_from_it(t
     again = dltrs_pipeline(tmp_path / "second")
     again.sync_destination()
     assert again.state["_state_version"] == restored["state_version"]
+
+
+def test_delta_tables_read_by_deltalake_after_appends_replaces_and_merges(tmp_path, moto_endpoint):
+    """Every table a Delta table, read back by the `deltalake` package (delta-rs), locally and
+    on S3: appends, a replace, a delete-insert merge and an upsert."""
+    from deltalake import DeltaTable
+
+    s3 = boto3.client(
+        "s3", endpoint_url=moto_endpoint, aws_access_key_id="k",
+        aws_secret_access_key="s", region_name="us-east-1",
+    )
+    s3.create_bucket(Bucket="delta-lake")
+    credentials = {
+        "aws_access_key_id": "k",
+        "aws_secret_access_key": "s",
+        "region_name": "us-east-1",
+        "endpoint_url": moto_endpoint,
+    }
+    targets = [
+        (str(tmp_path / "lake"), None, lambda t: DeltaTable(str(tmp_path / "lake" / "d" / t))),
+        (
+            "s3://delta-lake/raw",
+            credentials,
+            lambda t: DeltaTable(
+                f"s3://delta-lake/raw/d/{t}",
+                storage_options={
+                    "AWS_ACCESS_KEY_ID": "k",
+                    "AWS_SECRET_ACCESS_KEY": "s",
+                    "AWS_REGION": "us-east-1",
+                    "AWS_ENDPOINT_URL": moto_endpoint,
+                    "AWS_ALLOW_HTTP": "true",
+                    "AWS_S3_ALLOW_UNSAFE_RENAME": "true",
+                },
+            ),
+        ),
+    ]
+    for index, (url, creds, table) in enumerate(targets):
+        pipeline = dlt.pipeline(
+            pipeline_name=f"delta{index}",
+            destination=dlt.destinations.filesystem(url, credentials=creds, table_format="delta"),
+            dataset_name="d",
+        )
+        pipeline.run(rides(0, 20), table_name="rides")
+        pipeline.run(rides(20, 5), table_name="rides")
+        assert len(table("rides").to_pyarrow_table()) == 25
+        assert len(table("rides__stops").to_pyarrow_table()) == 50
+        assert table("rides").version() == 1
+
+        # delete-insert on the primary key: 10..30 arrive, 10..25 replaced, 25..30 new
+        changed = [dict(r, vendor="changed") for r in rides(10, 20)]
+        pipeline.run(changed, table_name="rides", write_disposition="merge", primary_key="id")
+        rows = table("rides").to_pyarrow_table().to_pylist()
+        assert len(rows) == 30
+        assert sorted(r["id"] for r in rows if r["vendor"] == "changed") == list(range(10, 30))
+        assert len(table("rides__stops").to_pyarrow_table()) == 60
+
+        # upsert on another table
+        upserts = dlt.resource(
+            [{"id": 1, "v": "a"}, {"id": 2, "v": "b"}], name="dims",
+            write_disposition={"disposition": "merge", "strategy": "upsert"}, primary_key="id",
+        )
+        pipeline.run(upserts)
+        pipeline.run(dlt.resource(
+            [{"id": 2, "v": "B"}, {"id": 3, "v": "c"}], name="dims",
+            write_disposition={"disposition": "merge", "strategy": "upsert"}, primary_key="id",
+        ))
+        dims = sorted((r["id"], r["v"]) for r in table("dims").to_pyarrow_table().to_pylist())
+        assert dims == [(1, "a"), (2, "B"), (3, "c")]
+
+        # replace: one commit removing every file and adding the new ones
+        pipeline.run(rides(100, 3), table_name="rides", write_disposition="replace")
+        assert sorted(r["id"] for r in table("rides").to_pyarrow_table().to_pylist()) == [100, 101, 102]
+        assert len(table("rides__stops").to_pyarrow_table()) == 6
+        history = table("rides").history()
+        assert history[0]["operation"] == "WRITE"

@@ -744,8 +744,9 @@ fn run(cli: Cli) -> Result<()> {
                 Path::new(""),
                 &config,
             )?;
-            check_format_flag(
+            check_format_flags(
                 loader_file_format.as_deref(),
+                table_format.as_deref(),
                 destination.destination_name(),
             )?;
             builder = builder.destination(destination);

@@ -80,3 +80,41 @@ fn scaffolds_run_or_parse() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn the_filesystem_destination_scaffold_runs_into_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dltrs(
+        dir.path(),
+        &["init", "filesystem", "filesystem", "--name", "files"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pipeline = std::fs::read_to_string(dir.path().join("pipeline.toml")).unwrap();
+    assert!(
+        pipeline.contains("destination = \"filesystem:files_data\""),
+        "{pipeline}"
+    );
+    let out = dltrs(dir.path(), &["run", "pipeline.toml", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["destination_name"], "filesystem");
+    let dataset = info["dataset_name"].as_str().unwrap();
+    // the folder is the pipeline file's, the files dlt's default (gzipped JSON Lines)
+    let items = dir.path().join("files_data").join(dataset).join("items");
+    let files: Vec<String> = std::fs::read_dir(&items)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files.len() == 1 && files[0].ends_with(".jsonl.gz"),
+        "{files:?}"
+    );
+}

@@ -377,3 +377,114 @@ fn a_killed_load_into_files_is_finished_without_loss_or_duplicates() {
         "no kill landed after the extract; the test proves nothing"
     );
 }
+
+/// A merge into Delta tables killed at several instants: the next run (whose rides overlap
+/// the first's) finishes it, and every table holds each ride once, with no orphan child rows.
+#[test]
+fn a_killed_merge_into_delta_tables_is_finished_without_loss_or_duplicates() {
+    const OVERLAP: u64 = 500;
+    let data = tempfile::tempdir().unwrap();
+    let first = data.path().join("first.jsonl");
+    let second = data.path().join("second.jsonl");
+    write_rides(&first, 0, FIRST);
+    write_rides(&second, FIRST - OVERLAP, SECOND);
+    let command = |setup: &Setup, file: &Path| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dltrs"));
+        cmd.arg("load")
+            .arg(file)
+            .args(["--table", "rides", "--pipeline-name", "crash"])
+            .args(["--write-disposition", "merge", "--primary-key", "id"])
+            .arg("--pipelines-dir")
+            .arg(setup.root.join("pipelines"))
+            .arg("--destination")
+            .arg(format!("filesystem:{}", setup.root.join("lake").display()))
+            .args(["--table-format", "delta"]);
+        cmd
+    };
+    let reference = Setup::new();
+    let started = Instant::now();
+    assert!(
+        command(&reference, &first)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success()
+    );
+    let full = started.elapsed();
+    let mut resumed_runs = 0;
+    for fraction in [0.1, 0.4, 0.6, 0.8, 0.95] {
+        let setup = Setup::new();
+        let mut child = command(&setup, &first)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * fraction));
+        let _ = child.kill();
+        let _ = child.wait();
+        let pending = setup.packages("extracted") + setup.packages("normalized");
+        let out = command(&setup, &second).output().unwrap();
+        assert!(
+            out.status.success(),
+            "kill at {fraction}: second run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if pending > 0 {
+            resumed_runs += 1;
+        }
+        let lake = setup.root.join("lake/crash_dataset");
+        let conn = duckdb::Connection::open_in_memory().unwrap();
+        for (table, name) in [("rides", "rides"), ("rides__passengers", "passengers")] {
+            let folder = lake.join(table);
+            let files: Vec<PathBuf> = dltrs_testkit::delta_files(&folder)
+                .unwrap()
+                .iter()
+                .map(|f| folder.join(f))
+                .collect();
+            dltrs_testkit::parquet::parquet_table(&conn, name, &files).unwrap();
+        }
+        let total = query_i64(&conn, "SELECT count(*) FROM rides");
+        let distinct = query_i64(&conn, "SELECT count(DISTINCT id) FROM rides");
+        assert_eq!(total, distinct, "kill at {fraction}: duplicated rides");
+        let first_rows = query_i64(
+            &conn,
+            &format!("SELECT count(*) FROM rides WHERE id < {}", FIRST - OVERLAP),
+        );
+        if pending > 0 {
+            assert_eq!(
+                first_rows,
+                (FIRST - OVERLAP) as i64,
+                "kill at {fraction}: lost rides"
+            );
+        }
+        assert!(
+            first_rows == 0 || first_rows == (FIRST - OVERLAP) as i64,
+            "kill at {fraction}: {first_rows} rides of the first file"
+        );
+        assert_eq!(
+            query_i64(
+                &conn,
+                &format!("SELECT count(*) FROM rides WHERE id >= {}", FIRST - OVERLAP)
+            ),
+            SECOND as i64,
+            "kill at {fraction}: the second file's rides"
+        );
+        assert_eq!(
+            query_i64(&conn, "SELECT count(*) FROM passengers"),
+            2 * total,
+            "kill at {fraction}: passengers"
+        );
+        assert_eq!(
+            query_i64(
+                &conn,
+                "SELECT count(*) FROM passengers p WHERE NOT EXISTS (SELECT 1 FROM rides r WHERE r._dlt_id = p._dlt_parent_id)"
+            ),
+            0,
+            "kill at {fraction}: orphan passengers"
+        );
+    }
+    assert!(
+        resumed_runs > 0,
+        "no kill landed after the extract; the test proves nothing"
+    );
+}

@@ -324,3 +324,64 @@ fn an_exported_schema_edited_and_imported_is_a_data_contract() {
         ["1", "3"]
     );
 }
+
+#[test]
+fn file_flags_are_refused_for_a_database_and_take_effect_for_files() {
+    let env = Env::new();
+    let file = env.write(
+        "a.jsonl",
+        b"{\"id\": 1, \"kids\": [{\"n\": 1}]}\n{\"id\": 2}\n",
+    );
+    let out = env.load(&file, &["--table", "t", "--loader-file-format", "csv"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--loader-file-format") && err.contains("duckdb"),
+        "{err}"
+    );
+
+    // a relative folder is the current one's; dltrs' own reader of the CSV is DuckDB's
+    let out = Command::new(env!("CARGO_BIN_EXE_dltrs"))
+        .current_dir(env.dir.path())
+        .arg("load")
+        .arg(&file)
+        .args(["--table", "t", "--pipelines-dir", "pipes"])
+        .args([
+            "--destination",
+            "filesystem:lake",
+            "--loader-file-format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
+    ok(&out);
+    let folder = env.path("lake/dltrs_dataset/t");
+    let files: Vec<_> = std::fs::read_dir(&folder).unwrap().collect();
+    assert_eq!(files.len(), 1);
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let ids: i64 = conn
+        .query_row(
+            &format!(
+                "SELECT sum(id) FROM read_csv('{}/*.csv.gz', header = true)",
+                folder.display()
+            ),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(ids, 3);
+
+    // merge into plain files: refused, naming the way out
+    let out = Command::new(env!("CARGO_BIN_EXE_dltrs"))
+        .current_dir(env.dir.path())
+        .arg("load")
+        .arg(&file)
+        .args(["--table", "t", "--pipelines-dir", "pipes"])
+        .args(["--write-disposition", "merge", "--primary-key", "id"])
+        .args(["--destination", "filesystem:lake"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--table-format delta"), "{err}");
+}
