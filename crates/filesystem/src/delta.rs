@@ -194,8 +194,23 @@ fn for_delta(batch: &RecordBatch) -> Result<RecordBatch, BoxError> {
     )?)
 }
 
-/// The text of a row's values of `columns` (null for a column the batch lacks), one key.
-fn keys_of(batch: &RecordBatch, columns: &[String]) -> Result<Vec<Option<String>>, BoxError> {
+/// A key or id as 128 bits: a merge holds a set of them per million rows in a few tens of
+/// megabytes (the texts would take hundreds); two SipHashes with different prefixes make a
+/// collision, which would remove a row it should not, as unlikely as 2^-64 per pair.
+fn digest(text: &str) -> u128 {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        text.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
+/// The digest of a row's values of `columns` (null for a column the batch lacks), one key per
+/// row; `None` for every row when there are no such columns.
+fn keys_of(batch: &RecordBatch, columns: &[String]) -> Result<Vec<Option<u128>>, BoxError> {
     if columns.is_empty() {
         return Ok(vec![None; batch.num_rows()]);
     }
@@ -219,7 +234,7 @@ fn keys_of(batch: &RecordBatch, columns: &[String]) -> Result<Vec<Option<String>
                 _ => key.push_str("null"),
             }
         }
-        out.push(Some(key));
+        out.push(Some(digest(&key)));
     }
     Ok(out)
 }
@@ -262,14 +277,19 @@ where
     Ok((size, rows))
 }
 
-/// The batches of a data file of the table (read whole: a data file holds one package file's
-/// rows or a rewrite of one).
-fn read_data(store: &Store, path: &str) -> Result<Vec<Result<RecordBatch, BoxError>>, BoxError> {
-    let bytes = store
-        .get(path)?
+/// The batches of a data file of the table, one at a time, from a local temporary copy (a
+/// file of any size in bounded memory).
+fn read_data(
+    store: &Store,
+    path: &str,
+) -> Result<impl Iterator<Item = Result<RecordBatch, BoxError>> + use<>, BoxError> {
+    let file = store
+        .download(path)?
         .ok_or_else(|| format!("the Delta log names {path}, which is gone"))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes))?.build()?;
-    Ok(reader.map(|b| b.map_err(BoxError::from)).collect())
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)?
+        .with_batch_size(8192)
+        .build()?;
+    Ok(reader.map(|b| b.map_err(BoxError::from)))
 }
 
 fn now_ms() -> i64 {
@@ -294,25 +314,36 @@ fn remove(path: &str) -> Value {
     json!({"remove": {"path": path, "deletionTimestamp": now_ms(), "dataChange": true}})
 }
 
+/// What a merge did to one data file.
+enum Rewrite {
+    /// No row of it was removed: it stays.
+    Unchanged,
+    /// Every row was removed: it goes.
+    Emptied,
+    /// Rewritten without the removed rows.
+    Written { size: u64, rows: u64 },
+}
+
 /// What a merge removes: destination roots whose key arrives, and the package's own
 /// duplicates of a primary key (the first staged row wins).
+/// Keys and ids are held as their [`digest`]s.
 struct MergePlan {
     strategy: MergeStrategy,
     keys: MergeKeys,
-    primary: HashSet<String>,
-    merge: HashSet<String>,
+    primary: HashSet<u128>,
+    merge: HashSet<u128>,
     /// `_dlt_id`s of destination roots the merge replaces: their child rows go.
-    replaced_roots: HashSet<String>,
+    replaced_roots: HashSet<u128>,
     /// `_dlt_id`s of the package's duplicate roots: neither they nor their children go in.
-    skipped_roots: HashSet<String>,
+    skipped_roots: HashSet<u128>,
     /// Per child table, the `_dlt_id`s of its rows under a replaced root: found through
     /// `_dlt_root_id`, or through the parent chain for rows loaded before the table merged
     /// (which have none).
-    removed: std::collections::HashMap<String, HashSet<String>>,
+    removed: std::collections::HashMap<String, HashSet<u128>>,
 }
 
 impl MergePlan {
-    fn matches(&self, primary: &Option<String>, merge: &Option<String>) -> bool {
+    fn matches(&self, primary: &Option<u128>, merge: &Option<u128>) -> bool {
         primary
             .as_ref()
             .is_some_and(|k| !self.keys.primary.is_empty() && self.primary.contains(k))
@@ -409,16 +440,16 @@ impl Chain<'_> {
                 let merge = keys_of(&batch, &plan.keys.merge)?;
                 let ids = string_column(&batch, "_dlt_id");
                 for row in 0..batch.num_rows() {
-                    if let Some(key) = &primary[row]
+                    if let Some(key) = primary[row]
                         && !plan.keys.primary.is_empty()
-                        && !plan.primary.insert(key.clone())
+                        && !plan.primary.insert(key)
                         && strategy == MergeStrategy::DeleteInsert
                         && let Some(ids) = ids
                     {
-                        plan.skipped_roots.insert(ids.value(row).to_string());
+                        plan.skipped_roots.insert(digest(ids.value(row)));
                     }
-                    if let Some(key) = &merge[row] {
-                        plan.merge.insert(key.clone());
+                    if let Some(key) = merge[row] {
+                        plan.merge.insert(key);
                     }
                 }
             }
@@ -434,7 +465,7 @@ impl Chain<'_> {
                 };
                 for row in 0..batch.num_rows() {
                     if plan.matches(&primary[row], &merge[row]) {
-                        plan.replaced_roots.insert(ids.value(row).to_string());
+                        plan.replaced_roots.insert(digest(ids.value(row)));
                     }
                 }
             }
@@ -461,11 +492,13 @@ impl Chain<'_> {
                     let parents = string_column(&batch, "_dlt_parent_id");
                     for row in 0..batch.num_rows() {
                         let under = |column: Option<&arrow_array::StringArray>,
-                                     set: &HashSet<String>| {
-                            column.is_some_and(|c| !c.is_null(row) && set.contains(c.value(row)))
+                                     set: &HashSet<u128>| {
+                            column.is_some_and(|c| {
+                                !c.is_null(row) && set.contains(&digest(c.value(row)))
+                            })
                         };
                         if under(roots, &plan.replaced_roots) || under(parents, parent_removed) {
-                            removed.insert(ids.value(row).to_string());
+                            removed.insert(digest(ids.value(row)));
                         }
                     }
                 }
@@ -503,8 +536,58 @@ impl Chain<'_> {
             return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
         };
         Ok((0..batch.num_rows())
-            .map(|row| Some(values.is_null(row) || !ids.contains(values.value(row))))
+            .map(|row| Some(values.is_null(row) || !ids.contains(&digest(values.value(row)))))
             .collect())
+    }
+
+    /// Streams data file `file` of `table` through the merge's filter into `rewritten`; the
+    /// rewrite is kept only when a row was removed (an unfinished upload leaves nothing).
+    fn rewrite(
+        &self,
+        table: &Table,
+        plan: &MergePlan,
+        dir: &str,
+        file: &str,
+        rewritten: &str,
+    ) -> Result<Rewrite, BoxError> {
+        let mut batches = read_data(self.store, &format!("{dir}{file}"))?.peekable();
+        let schema = match batches.peek() {
+            Some(Ok(first)) => first.schema(),
+            Some(Err(_)) => {
+                return Err(batches
+                    .next()
+                    .and_then(Result::err)
+                    .unwrap_or_else(|| "a data file could not be read".into()));
+            }
+            None => return Ok(Rewrite::Unchanged),
+        };
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(128 * 1024))
+            .build();
+        let target = self.store.writer(&format!("{dir}{rewritten}"));
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, target);
+        let mut writer = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
+        let (mut removed, mut rows) = (false, 0u64);
+        for batch in batches {
+            let batch = batch?;
+            let keep = self.keep(table, &batch, plan, true)?;
+            removed |= keep.true_count() != batch.num_rows();
+            let kept = arrow_select::filter::filter_record_batch(&batch, &keep)?;
+            rows += kept.num_rows() as u64;
+            writer.write(&kept)?;
+        }
+        if !removed {
+            // dropped unfinished: the upload is aborted
+            return Ok(Rewrite::Unchanged);
+        }
+        if rows == 0 {
+            return Ok(Rewrite::Emptied);
+        }
+        writer.close()?;
+        out.flush()?;
+        let size = out.into_inner().map_err(|e| e.into_error())?.finish()?;
+        Ok(Rewrite::Written { size, rows })
     }
 
     fn apply_table(
@@ -585,36 +668,17 @@ impl Chain<'_> {
                 }
                 (_, Some(plan)) => {
                     for file in &snap.files {
-                        let path = format!("{dir}{file}");
-                        let mut kept = Vec::new();
-                        let mut dropped = false;
-                        for batch in read_data(self.store, &path)? {
-                            let batch = batch?;
-                            let keep = self.keep(table, &batch, plan, true)?;
-                            if keep.true_count() != batch.num_rows() {
-                                dropped = true;
+                        let rewritten = format!(
+                            "{load_id}.r{}.parquet",
+                            short_hash(&format!("{load_id}/{file}"))
+                        );
+                        match self.rewrite(table, plan, &dir, file, &rewritten)? {
+                            Rewrite::Unchanged => {}
+                            Rewrite::Emptied => actions.push(remove(file)),
+                            Rewrite::Written { size, rows } => {
+                                actions.push(remove(file));
+                                actions.push(add(&rewritten, size, rows));
                             }
-                            kept.push(arrow_select::filter::filter_record_batch(&batch, &keep)?);
-                        }
-                        if !dropped {
-                            continue;
-                        }
-                        actions.push(remove(file));
-                        let remaining: usize = kept.iter().map(RecordBatch::num_rows).sum();
-                        if remaining > 0
-                            && let Some(first) = kept.first()
-                        {
-                            let rewritten = format!(
-                                "{load_id}.r{}.parquet",
-                                short_hash(&format!("{load_id}/{file}"))
-                            );
-                            let (size, n) = write_data(
-                                self.store,
-                                &format!("{dir}{rewritten}"),
-                                first.schema(),
-                                kept.into_iter().map(Ok),
-                            )?;
-                            actions.push(add(&rewritten, size, n));
                         }
                     }
                     "MERGE"

@@ -215,6 +215,38 @@ impl Store {
         }
     }
 
+    /// The object at `relative` copied into a temporary local file, streamed (an object of any
+    /// size in bounded memory); `None` when there is none.
+    pub(crate) fn download(&self, relative: &str) -> Result<Option<std::fs::File>, BoxError> {
+        use futures_util::StreamExt;
+        let path = self.path(relative);
+        let mut file = tempfile::tempfile()?;
+        let copied: Result<(), BoxError> = self.runtime.block_on(async {
+            let mut stream = self.inner.get(&path).await?.into_stream();
+            while let Some(chunk) = stream.next().await {
+                file.write_all(&chunk?)?;
+            }
+            Ok(())
+        });
+        match copied {
+            Ok(()) => {
+                use std::io::Seek;
+                file.flush()?;
+                file.rewind()?;
+                Ok(Some(file))
+            }
+            Err(e)
+                if matches!(
+                    e.downcast_ref::<object_store::Error>(),
+                    Some(object_store::Error::NotFound { .. })
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Whether an object is at `relative`.
     pub(crate) fn exists(&self, relative: &str) -> Result<bool, BoxError> {
         let path = self.path(relative);
