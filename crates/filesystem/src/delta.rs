@@ -336,9 +336,9 @@ struct MergePlan {
     replaced_roots: HashSet<u128>,
     /// `_dlt_id`s of the package's duplicate roots: neither they nor their children go in.
     skipped_roots: HashSet<u128>,
-    /// Per child table, the `_dlt_id`s of its rows under a replaced root: found through
-    /// `_dlt_root_id`, or through the parent chain for rows loaded before the table merged
-    /// (which have none).
+    /// Per child table, the `_dlt_id`s of its rows under a replaced root that have no
+    /// `_dlt_root_id` (loaded before the table merged), found through the parent chain; the
+    /// others go by their `_dlt_root_id`.
     removed: std::collections::HashMap<String, HashSet<u128>>,
 }
 
@@ -497,7 +497,9 @@ impl Chain<'_> {
                                 !c.is_null(row) && set.contains(&digest(c.value(row)))
                             })
                         };
-                        if under(roots, &plan.replaced_roots) || under(parents, parent_removed) {
+                        // rows with a root id are decided by it; only older rows need the chain
+                        let legacy = roots.is_none_or(|c| c.is_null(row));
+                        if legacy && under(parents, parent_removed) {
                             removed.insert(digest(ids.value(row)));
                         }
                     }
@@ -505,6 +507,9 @@ impl Chain<'_> {
             }
             plan.removed.insert(table.name.clone(), removed);
         }
+        // from here on the roots found are what counts: free the keys
+        plan.primary = HashSet::new();
+        plan.merge = HashSet::new();
         Ok(plan)
     }
 
@@ -519,25 +524,55 @@ impl Chain<'_> {
         existing: bool,
     ) -> Result<BooleanArray, BoxError> {
         let root = table.name == self.root;
-        if root && existing {
-            let primary = keys_of(batch, &plan.keys.primary)?;
-            let merge = keys_of(batch, &plan.keys.merge)?;
-            return Ok((0..batch.num_rows())
-                .map(|row| Some(!plan.matches(&primary[row], &merge[row])))
-                .collect());
-        }
-        let empty = HashSet::new();
-        let (column, ids) = match (root, existing) {
-            (true, _) => ("_dlt_id", &plan.skipped_roots),
-            (false, true) => ("_dlt_id", plan.removed.get(&table.name).unwrap_or(&empty)),
-            (false, false) => ("_dlt_root_id", &plan.skipped_roots),
+        let rows = batch.num_rows();
+        let ids = string_column(batch, "_dlt_id");
+        let digests = |column: Option<&arrow_array::StringArray>, row: usize| {
+            column
+                .filter(|c| !c.is_null(row))
+                .map(|c| digest(c.value(row)))
         };
-        let Some(values) = string_column(batch, column) else {
-            return Ok(BooleanArray::from(vec![true; batch.num_rows()]));
+        let keep: BooleanArray = match (root, existing) {
+            // a destination root goes when the plan found its key arriving
+            (true, true) => (0..rows)
+                .map(|row| {
+                    Some(digests(ids, row).is_none_or(|id| !plan.replaced_roots.contains(&id)))
+                })
+                .collect(),
+            // a package root goes when it duplicates an earlier one's primary key
+            (true, false) => (0..rows)
+                .map(|row| {
+                    Some(digests(ids, row).is_none_or(|id| !plan.skipped_roots.contains(&id)))
+                })
+                .collect(),
+            // a destination child row goes with its root; rows loaded before the table merged
+            // have no root id, the plan found them through their parents
+            (false, true) => {
+                let roots = string_column(batch, "_dlt_root_id");
+                let empty = HashSet::new();
+                let legacy = plan.removed.get(&table.name).unwrap_or(&empty);
+                (0..rows)
+                    .map(|row| {
+                        Some(match digests(roots, row) {
+                            Some(root) => !plan.replaced_roots.contains(&root),
+                            None => digests(ids, row).is_none_or(|id| !legacy.contains(&id)),
+                        })
+                    })
+                    .collect()
+            }
+            // a package child row stays unless its root was a skipped duplicate
+            (false, false) => {
+                let roots = string_column(batch, "_dlt_root_id");
+                (0..rows)
+                    .map(|row| {
+                        Some(
+                            digests(roots, row)
+                                .is_none_or(|root| !plan.skipped_roots.contains(&root)),
+                        )
+                    })
+                    .collect()
+            }
         };
-        Ok((0..batch.num_rows())
-            .map(|row| Some(values.is_null(row) || !ids.contains(&digest(values.value(row)))))
-            .collect())
+        Ok(keep)
     }
 
     /// Streams data file `file` of `table` through the merge's filter into `rewritten`; the
