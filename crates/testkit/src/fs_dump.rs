@@ -32,7 +32,7 @@ pub fn stored_schema(dir: &Path) -> Result<Schema, DumpError> {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        name.rsplitn(3, "__")
+        name.rsplit("__")
             .nth(1)
             .and_then(|t| t.parse().ok())
             .unwrap_or(0.0)
