@@ -266,6 +266,81 @@ incremental = { cursor_path = "id" }
     }
 }
 
+/// `dltrs load FILE` as `command` builds it for a setup, killed at each fraction of an
+/// uninterrupted run's time, then run again on `second`, which must succeed; `check` looks at
+/// the result (the setup, the fraction, whether a package was pending). Returns how many
+/// kills left a package pending.
+fn kill_and_resume(
+    command: impl Fn(&Setup, &Path) -> Command,
+    first: &Path,
+    second: &Path,
+    fractions: &[f64],
+    check: impl Fn(&Setup, f64, bool),
+) -> usize {
+    let reference = Setup::new();
+    let started = Instant::now();
+    let status = command(&reference, first)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let full = started.elapsed();
+    let mut resumed_runs = 0;
+    for &fraction in fractions {
+        let setup = Setup::new();
+        let mut child = command(&setup, first)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * fraction));
+        let _ = child.kill();
+        let _ = child.wait();
+        let pending = setup.packages("extracted") + setup.packages("normalized") > 0;
+        let out = command(&setup, second).output().unwrap();
+        assert!(
+            out.status.success(),
+            "kill at {fraction}: second run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        resumed_runs += usize::from(pending);
+        check(&setup, fraction, pending);
+    }
+    resumed_runs
+}
+
+/// `dltrs load` into a filesystem destination under the setup's root.
+fn load_into_files(setup: &Setup, file: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dltrs"));
+    cmd.arg("load")
+        .arg(file)
+        .args(["--table", "rides", "--pipeline-name", "crash"])
+        .arg("--pipelines-dir")
+        .arg(setup.root.join("pipelines"))
+        .arg("--destination")
+        .arg(format!("filesystem:{}", setup.root.join("lake").display()))
+        .args(args);
+    cmd
+}
+
+/// The Parquet files of a table folder of the lake (the current ones of a Delta table) as
+/// table `name` of `conn`, read by arrow-rs (this DuckDB build has no Parquet extension).
+fn lake_table(conn: &duckdb::Connection, folder: &Path, name: &str, delta: bool) {
+    let mut files: Vec<PathBuf> = match delta {
+        true => dltrs_testkit::delta_files(folder)
+            .unwrap()
+            .iter()
+            .map(|f| folder.join(f))
+            .collect(),
+        false => std::fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect(),
+    };
+    files.sort();
+    dltrs_testkit::parquet::parquet_table(conn, name, &files).unwrap();
+}
+
 /// `dltrs load` into Parquet files, killed at several instants: the next run finishes the
 /// package, and the files hold every ride once, each file of a load whose marker is written.
 #[test]
@@ -276,69 +351,20 @@ fn a_killed_load_into_files_is_finished_without_loss_or_duplicates() {
     write_rides(&first, 0, FIRST);
     write_rides(&second, FIRST, SECOND);
     let command = |setup: &Setup, file: &Path| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dltrs"));
-        cmd.arg("load")
-            .arg(file)
-            .args(["--table", "rides", "--pipeline-name", "crash"])
-            .arg("--pipelines-dir")
-            .arg(setup.root.join("pipelines"))
-            .arg("--destination")
-            .arg(format!("filesystem:{}", setup.root.join("lake").display()))
-            .args(["--loader-file-format", "parquet"]);
-        cmd
+        load_into_files(setup, file, &["--loader-file-format", "parquet"])
     };
-    let reference = Setup::new();
-    let started = Instant::now();
-    let status = command(&reference, &first)
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let full = started.elapsed();
-
-    let mut resumed_runs = 0;
-    for fraction in [0.05, 0.3, 0.5, 0.7, 0.85, 0.95] {
-        let setup = Setup::new();
-        let mut child = command(&setup, &first)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * fraction));
-        let _ = child.kill();
-        let _ = child.wait();
-        let pending = setup.packages("extracted") + setup.packages("normalized");
-        let out = command(&setup, &second).output().unwrap();
-        assert!(
-            out.status.success(),
-            "kill at {fraction}: second run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if pending > 0 {
-            resumed_runs += 1;
-        }
+    let check = |setup: &Setup, fraction: f64, pending: bool| {
         let lake = setup.root.join("lake/crash_dataset");
         let conn = duckdb::Connection::open_in_memory().unwrap();
-        let files = |table: &str| -> Vec<PathBuf> {
-            let mut paths: Vec<PathBuf> = std::fs::read_dir(lake.join(table))
-                .unwrap()
-                .map(|e| e.unwrap().path())
-                .collect();
-            paths.sort();
-            paths
-        };
-        // arrow-rs reads the Parquet files (this DuckDB build has no Parquet extension)
-        dltrs_testkit::parquet::parquet_table(&conn, "rides", &files("rides")).unwrap();
-        dltrs_testkit::parquet::parquet_table(&conn, "passengers", &files("rides__passengers"))
-            .unwrap();
-        let (rides, passengers) = ("rides", "passengers");
+        lake_table(&conn, &lake.join("rides"), "rides", false);
+        lake_table(&conn, &lake.join("rides__passengers"), "passengers", false);
         let first_rows = query_i64(
             &conn,
-            &format!("SELECT count(*) FROM {rides} WHERE id < {FIRST}"),
+            &format!("SELECT count(*) FROM rides WHERE id < {FIRST}"),
         );
-        let total = query_i64(&conn, &format!("SELECT count(*) FROM {rides}"));
-        let distinct = query_i64(&conn, &format!("SELECT count(DISTINCT id) FROM {rides}"));
-        if pending > 0 {
+        let total = query_i64(&conn, "SELECT count(*) FROM rides");
+        let distinct = query_i64(&conn, "SELECT count(DISTINCT id) FROM rides");
+        if pending {
             assert_eq!(first_rows, FIRST as i64, "kill at {fraction}: lost rows");
         }
         assert!(
@@ -348,7 +374,7 @@ fn a_killed_load_into_files_is_finished_without_loss_or_duplicates() {
         assert_eq!(total, distinct, "kill at {fraction}: duplicated rows");
         assert_eq!(total - first_rows, SECOND as i64, "kill at {fraction}");
         assert_eq!(
-            query_i64(&conn, &format!("SELECT count(*) FROM {passengers}")),
+            query_i64(&conn, "SELECT count(*) FROM passengers"),
             2 * total,
             "kill at {fraction}: child rows"
         );
@@ -358,7 +384,7 @@ fn a_killed_load_into_files_is_finished_without_loss_or_duplicates() {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         let mut stmt = conn
-            .prepare(&format!("SELECT DISTINCT _dlt_load_id FROM {rides}"))
+            .prepare("SELECT DISTINCT _dlt_load_id FROM rides")
             .unwrap();
         let loads: Vec<String> = stmt
             .query_map([], |r| r.get(0))
@@ -371,9 +397,11 @@ fn a_killed_load_into_files_is_finished_without_loss_or_duplicates() {
                 "kill at {fraction}: rows of load {load} without its marker ({markers:?})"
             );
         }
-    }
+    };
+    let fractions = [0.05, 0.3, 0.5, 0.7, 0.85, 0.95];
+    let resumed = kill_and_resume(command, &first, &second, &fractions, check);
     assert!(
-        resumed_runs > 0,
+        resumed > 0,
         "no kill landed after the extract; the test proves nothing"
     );
 }
@@ -389,82 +417,43 @@ fn a_killed_merge_into_delta_tables_is_finished_without_loss_or_duplicates() {
     write_rides(&first, 0, FIRST);
     write_rides(&second, FIRST - OVERLAP, SECOND);
     let command = |setup: &Setup, file: &Path| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_dltrs"));
-        cmd.arg("load")
-            .arg(file)
-            .args(["--table", "rides", "--pipeline-name", "crash"])
-            .args(["--write-disposition", "merge", "--primary-key", "id"])
-            .arg("--pipelines-dir")
-            .arg(setup.root.join("pipelines"))
-            .arg("--destination")
-            .arg(format!("filesystem:{}", setup.root.join("lake").display()))
-            .args(["--table-format", "delta"]);
-        cmd
+        load_into_files(
+            setup,
+            file,
+            &[
+                "--write-disposition",
+                "merge",
+                "--primary-key",
+                "id",
+                "--table-format",
+                "delta",
+            ],
+        )
     };
-    let reference = Setup::new();
-    let started = Instant::now();
-    assert!(
-        command(&reference, &first)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap()
-            .success()
-    );
-    let full = started.elapsed();
-    let mut resumed_runs = 0;
-    for fraction in [0.1, 0.4, 0.6, 0.8, 0.95] {
-        let setup = Setup::new();
-        let mut child = command(&setup, &first)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_secs_f64(full.as_secs_f64() * fraction));
-        let _ = child.kill();
-        let _ = child.wait();
-        let pending = setup.packages("extracted") + setup.packages("normalized");
-        let out = command(&setup, &second).output().unwrap();
-        assert!(
-            out.status.success(),
-            "kill at {fraction}: second run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if pending > 0 {
-            resumed_runs += 1;
-        }
+    let check = |setup: &Setup, fraction: f64, pending: bool| {
         let lake = setup.root.join("lake/crash_dataset");
         let conn = duckdb::Connection::open_in_memory().unwrap();
-        for (table, name) in [("rides", "rides"), ("rides__passengers", "passengers")] {
-            let folder = lake.join(table);
-            let files: Vec<PathBuf> = dltrs_testkit::delta_files(&folder)
-                .unwrap()
-                .iter()
-                .map(|f| folder.join(f))
-                .collect();
-            dltrs_testkit::parquet::parquet_table(&conn, name, &files).unwrap();
-        }
+        lake_table(&conn, &lake.join("rides"), "rides", true);
+        lake_table(&conn, &lake.join("rides__passengers"), "passengers", true);
         let total = query_i64(&conn, "SELECT count(*) FROM rides");
         let distinct = query_i64(&conn, "SELECT count(DISTINCT id) FROM rides");
         assert_eq!(total, distinct, "kill at {fraction}: duplicated rides");
+        let kept = (FIRST - OVERLAP) as i64;
         let first_rows = query_i64(
             &conn,
-            &format!("SELECT count(*) FROM rides WHERE id < {}", FIRST - OVERLAP),
+            &format!("SELECT count(*) FROM rides WHERE id < {kept}"),
         );
-        if pending > 0 {
-            assert_eq!(
-                first_rows,
-                (FIRST - OVERLAP) as i64,
-                "kill at {fraction}: lost rides"
-            );
+        if pending {
+            assert_eq!(first_rows, kept, "kill at {fraction}: lost rides");
         }
         assert!(
-            first_rows == 0 || first_rows == (FIRST - OVERLAP) as i64,
+            first_rows == 0 || first_rows == kept,
             "kill at {fraction}: {first_rows} rides of the first file"
         );
         assert_eq!(
             query_i64(
                 &conn,
-                &format!("SELECT count(*) FROM rides WHERE id >= {}", FIRST - OVERLAP)
+                &format!("SELECT count(*) FROM rides WHERE id >= {kept}")
             ),
             SECOND as i64,
             "kill at {fraction}: the second file's rides"
@@ -482,9 +471,11 @@ fn a_killed_merge_into_delta_tables_is_finished_without_loss_or_duplicates() {
             0,
             "kill at {fraction}: orphan passengers"
         );
-    }
+    };
+    let fractions = [0.1, 0.4, 0.6, 0.8, 0.95];
+    let resumed = kill_and_resume(command, &first, &second, &fractions, check);
     assert!(
-        resumed_runs > 0,
+        resumed > 0,
         "no kill landed after the extract; the test proves nothing"
     );
 }

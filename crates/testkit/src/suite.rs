@@ -64,50 +64,17 @@ fn merges(path: &Path) -> bool {
         .is_some_and(|runs| runs.iter().any(|r| r["write_disposition"] == "merge"))
 }
 
-/// A fresh local folder per case for the filesystem destination's Delta tables, their
-/// current files read back into DuckDB ([`crate::dump_filesystem`]).
-pub struct DeltaTarget {
+/// A fresh local folder per case for the filesystem destination, read back into DuckDB
+/// ([`crate::dump_filesystem`]): Parquet files (`FilesystemTarget<false>`, which cannot
+/// merge), or Delta tables (`FilesystemTarget<true>`, [`DeltaTarget`]: their current files).
+pub struct FilesystemTarget<const DELTA: bool = false> {
     root: PathBuf,
 }
 
-impl SuiteTarget for DeltaTarget {
-    fn fresh(dir: &Path) -> Self {
-        DeltaTarget {
-            root: dir.join("bucket"),
-        }
-    }
+/// The filesystem destination with Delta tables.
+pub type DeltaTarget = FilesystemTarget<true>;
 
-    #[allow(clippy::expect_used)]
-    fn destination(&self) -> Box<dyn Destination> {
-        let url = self.root.display().to_string();
-        Box::new(
-            dltrs::Filesystem::new(&url)
-                .expect("a bucket folder")
-                .table_format(dltrs::TableFormat::Delta),
-        )
-    }
-
-    fn dataset(&self) -> String {
-        DATASET.to_string()
-    }
-
-    #[allow(clippy::expect_used)]
-    fn dump(&mut self) -> Value {
-        crate::dump_filesystem(&self.root.join(DATASET), DATASET).expect("a dump of the dataset")
-    }
-
-    fn has_sql_system_tables() -> bool {
-        false
-    }
-}
-
-/// A fresh local folder per case for the filesystem destination, Parquet files read back by
-/// DuckDB ([`crate::dump_filesystem`]).
-pub struct FilesystemTarget {
-    root: PathBuf,
-}
-
-impl SuiteTarget for FilesystemTarget {
+impl<const DELTA: bool> SuiteTarget for FilesystemTarget<DELTA> {
     fn fresh(dir: &Path) -> Self {
         FilesystemTarget {
             root: dir.join("bucket"),
@@ -117,11 +84,13 @@ impl SuiteTarget for FilesystemTarget {
     #[allow(clippy::expect_used)]
     fn destination(&self) -> Box<dyn Destination> {
         let url = self.root.display().to_string();
-        Box::new(
-            dltrs::Filesystem::new(&url)
-                .expect("a bucket folder")
-                .loader_file_format(dltrs::LoaderFileFormat::Parquet),
-        )
+        let files = dltrs::Filesystem::new(&url)
+            .expect("a bucket folder")
+            .loader_file_format(dltrs::LoaderFileFormat::Parquet);
+        Box::new(match DELTA {
+            true => files.table_format(dltrs::TableFormat::Delta),
+            false => files,
+        })
     }
 
     fn dataset(&self) -> String {
@@ -138,7 +107,7 @@ impl SuiteTarget for FilesystemTarget {
     }
 
     fn merges() -> bool {
-        false
+        DELTA
     }
 }
 
