@@ -28,7 +28,7 @@ BATCH_ITEMS = 2000
 # counts progress) between its items
 BATCH_SECONDS = 0.05
 
-HINT_KEYS = ("write_disposition", "primary_key", "merge_key", "columns", "max_table_nesting", "schema_contract")
+HINT_KEYS = ("write_disposition", "primary_key", "merge_key", "columns", "max_table_nesting", "schema_contract", "table_format")
 COLUMN_KEYS = ("data_type", "nullable", "primary_key", "merge_key", "precision", "scale", "unique", "timezone")
 
 
@@ -172,6 +172,7 @@ class DltResource:
         columns: Any = None,
         max_table_nesting: Optional[int] = None,
         schema_contract: Any = None,
+        table_format: Optional[str] = None,
         selected: bool = True,
         args: tuple = (),
         kwargs: Optional[Dict[str, Any]] = None,
@@ -187,6 +188,7 @@ class DltResource:
             columns=columns,
             max_table_nesting=max_table_nesting,
             schema_contract=schema_contract,
+            table_format=table_format,
         )
         self.selected = selected
         self._args = args
@@ -217,6 +219,7 @@ class DltResource:
         max_table_nesting: Optional[int] = None,
         schema_contract: Any = None,
         incremental: Optional[Incremental] = None,
+        table_format: Optional[str] = None,
     ) -> "DltResource":
         """Sets hints (those given; the others stay)."""
         if table_name is not None:
@@ -235,6 +238,8 @@ class DltResource:
             self._hints["schema_contract"] = schema_contract
         if incremental is not None:
             self._incremental = incremental
+        if table_format is not None:
+            self._hints["table_format"] = table_format
         return self
 
     def __call__(self, *args: Any, **kwargs: Any) -> "DltResource":
@@ -361,6 +366,7 @@ def resource(
     columns: Any = None,
     max_table_nesting: Optional[int] = None,
     schema_contract: Any = None,
+    table_format: Optional[str] = None,
     selected: bool = True,
     **_: Any,
 ) -> Any:
@@ -384,6 +390,7 @@ def resource(
             columns=columns,
             max_table_nesting=max_table_nesting,
             schema_contract=schema_contract,
+            table_format=table_format,
             selected=selected,
         )
         if callable(target):

@@ -332,9 +332,12 @@ fn lake_table(conn: &duckdb::Connection, folder: &Path, name: &str, delta: bool)
             .iter()
             .map(|f| folder.join(f))
             .collect(),
+        // as a reader's `*.parquet` glob finds them: a killed upload into a local folder may
+        // leave its staging file (`<name>#<n>`), never a partial `.parquet`
         false => std::fs::read_dir(folder)
             .unwrap()
             .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
             .collect(),
     };
     files.sort();
@@ -355,6 +358,18 @@ fn a_killed_load_into_files_is_finished_without_loss_or_duplicates() {
     };
     let check = |setup: &Setup, fraction: f64, pending: bool| {
         let lake = setup.root.join("lake/crash_dataset");
+        // the resumed load removed what its killed attempt was writing
+        for table in ["rides", "rides__passengers"] {
+            let staging: Vec<String> = std::fs::read_dir(lake.join(table))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.contains('#'))
+                .collect();
+            assert!(
+                staging.is_empty(),
+                "kill at {fraction}: staging files left: {staging:?}"
+            );
+        }
         let conn = duckdb::Connection::open_in_memory().unwrap();
         lake_table(&conn, &lake.join("rides"), "rides", false);
         lake_table(&conn, &lake.join("rides__passengers"), "passengers", false);

@@ -83,6 +83,9 @@ pub struct Capabilities {
     /// Why it cannot merge and what to do instead, added to the error for a merge resource
     /// when [`Capabilities::merge_strategies`] is empty.
     pub merge_advice: Option<&'static str>,
+    /// Table formats (dlt's `table_format` hint) whose tables merge with these strategies
+    /// although the destination's plain tables do not (the filesystem destination's `delta`).
+    pub table_format_merges: Vec<(&'static str, Vec<MergeStrategy>)>,
     /// The longest identifier it stores (`None`: no limit); longer names are shortened by the
     /// naming convention with dlt's tag.
     pub max_identifier_length: Option<usize>,
@@ -107,6 +110,7 @@ impl Capabilities {
             merge_strategies: vec![MergeStrategy::DeleteInsert],
             atomicity: Atomicity::Transactional,
             merge_advice: None,
+            table_format_merges: Vec::new(),
             max_identifier_length,
             preferred_file_format: FileFormat::ArrowIpc,
             stores_nul: true,
@@ -114,14 +118,31 @@ impl Capabilities {
     }
 
     /// Why `destination` cannot load table `table` with `disposition` (and `strategy`, dlt's
-    /// `delete-insert` when unset), or `Ok` when it can.
+    /// `delete-insert` when unset) in `table_format` (the table's hint), or `Ok` when it can.
     pub fn check(
         &self,
         destination: &str,
         table: &str,
         disposition: WriteDisposition,
         strategy: Option<MergeStrategy>,
+        table_format: Option<&str>,
     ) -> Result<(), String> {
+        let format = self
+            .table_format_merges
+            .iter()
+            .find(|(name, _)| Some(*name) == table_format);
+        if let (WriteDisposition::Merge, Some((name, strategies))) = (disposition, format) {
+            let strategy = strategy.unwrap_or(MergeStrategy::DeleteInsert);
+            if strategies.contains(&strategy) {
+                return Ok(());
+            }
+            let known: Vec<&str> = strategies.iter().map(|s| s.as_str()).collect();
+            return Err(format!(
+                "table `{table}`: {name} tables of destination {destination} cannot merge with strategy `{}`; they merge with {}",
+                strategy.as_str(),
+                known.join(", ")
+            ));
+        }
         if !self.write_dispositions.contains(&disposition) {
             let known: Vec<&str> = self.write_dispositions.iter().map(|d| d.as_str()).collect();
             let advice = match (disposition, self.merge_advice) {

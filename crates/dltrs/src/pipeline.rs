@@ -1089,6 +1089,7 @@ impl Pipeline {
                     resource.table(),
                     hints.write_disposition.unwrap_or_default(),
                     hints.merge_strategy,
+                    hints.table_format.as_deref(),
                 )
                 .map_err(|e| {
                     Error::Config(format!(

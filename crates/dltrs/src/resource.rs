@@ -414,6 +414,14 @@ impl Resource {
         self
     }
 
+    /// dlt's `table_format`: `"delta"` keeps this resource's tables (child tables too) as Delta
+    /// Lake tables on the filesystem destination, which then merges them; other destinations
+    /// keep their own tables.
+    pub fn table_format(mut self, format: impl Into<String>) -> Self {
+        self.hints.table_format = Some(format.into());
+        self
+    }
+
     /// What loads may change in this resource's tables (see [`SchemaContract`]); entities it
     /// leaves unset follow the source's and the pipeline's contract.
     pub fn schema_contract(mut self, contract: SchemaContract) -> Self {

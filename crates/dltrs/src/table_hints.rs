@@ -178,6 +178,8 @@ pub struct TableHintsConfig {
     pub quarantine: Option<bool>,
     /// The first load may create the tables although `tables` is frozen.
     pub create_tables_on_first_run: Option<bool>,
+    /// dlt's `table_format` (`delta`).
+    pub table_format: Option<String>,
 }
 
 impl TableHintsConfig {
@@ -192,6 +194,7 @@ impl TableHintsConfig {
         "schema_contract",
         "quarantine",
         "create_tables_on_first_run",
+        "table_format",
     ];
 
     /// Applies the hints to `resource`.
@@ -226,6 +229,9 @@ impl TableHintsConfig {
         if let Some(on) = self.create_tables_on_first_run {
             resource = resource.create_tables_on_first_run(on);
         }
+        if let Some(format) = &self.table_format {
+            resource = resource.table_format(format.clone());
+        }
         resource
     }
 
@@ -254,6 +260,7 @@ impl TableHintsConfig {
             create_tables_on_first_run: self
                 .create_tables_on_first_run
                 .or(defaults.create_tables_on_first_run),
+            table_format: self.table_format.or_else(|| defaults.table_format.clone()),
         }
     }
 
@@ -284,6 +291,7 @@ impl TableHintsConfig {
             "schema_contract" => set(&mut self.schema_contract, key, map),
             "quarantine" => set(&mut self.quarantine, key, map),
             "create_tables_on_first_run" => set(&mut self.create_tables_on_first_run, key, map),
+            "table_format" => set(&mut self.table_format, key, map),
             // `KEYS` and this match list the same keys (a test reads every key)
             other => Err(de::Error::custom(unknown_key(other, &[]))),
         }

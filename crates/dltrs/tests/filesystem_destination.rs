@@ -639,3 +639,40 @@ fn two_loaders_committing_to_one_delta_table_lose_no_commit() {
     assert_eq!(delta_rows(&bucket.join("lake_data/items")), 120);
     assert_eq!(delta_rows(&bucket.join("lake_data/items__tags")), 240);
 }
+
+#[test]
+fn a_resources_table_format_makes_its_tables_delta_tables_beside_plain_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = dir.path().join("bucket");
+    let files = || Filesystem::new(&bucket.display().to_string()).unwrap();
+    let mut p = pipeline(dir.path(), files());
+    let merged = |from: u64, n: u64| {
+        Resource::new("dims", items(from, n))
+            .table_format("delta")
+            .write_disposition(WriteDisposition::Merge)
+            .primary_key(["id"])
+    };
+    p.run([merged(0, 10), Resource::new("events", items(0, 4))])
+        .unwrap();
+    p.run([merged(5, 10)]).unwrap();
+    let data = bucket.join("lake_data");
+    assert_eq!(delta_rows(&data.join("dims")), 15);
+    assert_eq!(delta_rows(&data.join("dims__tags")), 30);
+    assert!(!data.join("events/_delta_log").exists());
+    assert_eq!(files_in(&data.join("events")), 1);
+    // the hint is dlt's table key in the stored schema
+    let schema = dltrs_testkit::stored_schema(&data).unwrap();
+    assert_eq!(schema.table("dims").unwrap().other["table_format"], "delta");
+    // a plain resource still cannot merge
+    let err = p
+        .run([Resource::new("events", items(0, 1))
+            .write_disposition(WriteDisposition::Merge)
+            .primary_key(["id"])])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("table_format"), "{err}");
+}
+
+fn files_in(dir: &Path) -> usize {
+    std::fs::read_dir(dir).unwrap().count()
+}

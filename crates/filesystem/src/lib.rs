@@ -200,15 +200,26 @@ impl Filesystem {
 
     /// Where each package file of `package` goes: a path that depends only on the package,
     /// so a resumed load writes the same objects again.
+    /// Whether the chain of root table `root` is kept as Delta tables: the destination's
+    /// table format, or the root's `table_format` hint.
+    fn is_delta(&self, schema: &Schema, root: &str) -> bool {
+        self.table_format == TableFormat::Delta
+            || schema
+                .table(root)
+                .and_then(|t| t.other.get("table_format"))
+                .and_then(serde_json::Value::as_str)
+                == Some("delta")
+    }
+
     fn plan(&self, dataset: &str, package: &NormalizedPackage) -> Vec<Job> {
-        if self.table_format == TableFormat::Delta {
-            // Delta tables write their own data files, committed by their logs
-            return Vec::new();
-        }
         let ext = self.extension();
         let load_id = package.load_id();
         let mut jobs = Vec::new();
         for root in &package.manifest.roots {
+            if self.is_delta(&package.schema, &root.name) {
+                // Delta tables write their own data files, committed by their logs
+                continue;
+            }
             for table in package.chain(&root.name) {
                 for file in &table.files {
                     let file_id = file_id(load_id, &table.name, file);
@@ -303,14 +314,13 @@ impl Filesystem {
         package: &NormalizedPackage,
         jobs: &[Job],
     ) -> Result<(), (String, BoxError)> {
-        if self.table_format == TableFormat::Delta {
-            // a Delta replace is one commit of removes and adds
-            return Ok(());
-        }
         let written: HashSet<&str> = jobs.iter().map(|j| j.path.as_str()).collect();
         let schema = &package.schema;
         for root in &package.manifest.roots {
-            if package.disposition(root) != WriteDisposition::Replace {
+            // a Delta replace is one commit of removes and adds
+            if package.disposition(root) != WriteDisposition::Replace
+                || self.is_delta(schema, &root.name)
+            {
                 continue;
             }
             let mut tables = vec![root.name.as_str()];
@@ -328,6 +338,44 @@ impl Filesystem {
                     if !written.contains(path.as_str()) {
                         store.delete(&path).map_err(|e| (table.to_string(), e))?;
                     }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A local folder's store writes an object as `<path>#<n>` and renames it: a load killed
+    /// mid-file leaves that staging file, which the store's listings skip but a reader's
+    /// listing of the folder would not. A resumed load removes those of its own files.
+    fn remove_staging_leftovers(&self, jobs: &[Job]) -> Result<(), (String, BoxError)> {
+        let BucketUrl::Local(root) = &self.bucket_url else {
+            return Ok(());
+        };
+        let mut folders: Vec<(&str, &str)> = jobs
+            .iter()
+            .map(|job| {
+                (
+                    job.path.rsplit_once('/').map_or("", |(dir, _)| dir),
+                    job.table.as_str(),
+                )
+            })
+            .collect();
+        folders.dedup();
+        for (folder, table) in folders {
+            let fail = |e: std::io::Error| (table.to_string(), BoxError::from(e));
+            let entries = match std::fs::read_dir(root.join(folder)) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(fail(e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(fail)?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let own = name.split_once('#').is_some_and(|(stem, _)| {
+                    jobs.iter().any(|j| j.path == format!("{folder}/{stem}"))
+                });
+                if own {
+                    std::fs::remove_file(entry.path()).map_err(fail)?;
                 }
             }
         }
@@ -397,8 +445,9 @@ impl Filesystem {
             .store_schema(schema)
             .map_err(step(dltrs_core::schema::VERSION_TABLE))?;
         self.write_files(store, package, &jobs, ctx)?;
-        if self.table_format == TableFormat::Delta {
-            for root in &package.manifest.roots {
+        self.remove_staging_leftovers(&jobs)?;
+        for root in &package.manifest.roots {
+            if self.is_delta(schema, &root.name) {
                 let chain = delta::Chain {
                     store,
                     dataset,
@@ -476,8 +525,12 @@ impl Destination for Filesystem {
                 true => vec![MergeStrategy::DeleteInsert, MergeStrategy::Upsert],
                 false => Vec::new(),
             },
+            table_format_merges: vec![(
+                "delta",
+                vec![MergeStrategy::DeleteInsert, MergeStrategy::Upsert],
+            )],
             merge_advice: Some(
-                "plain files cannot be merged in place (dlt falls back to append and keeps every version): load with append or replace, or keep the tables as Delta tables (table_format = \"delta\", --table-format delta)",
+                "plain files cannot be merged in place (dlt falls back to append and keeps every version): load with append or replace, or keep the tables as Delta tables (the resource's table_format = \"delta\", or the destination's: --table-format delta)",
             ),
             atomicity: Atomicity::Resumable,
             max_identifier_length: None,

@@ -26,6 +26,9 @@ pub struct TableHints {
     pub quarantine: Option<bool>,
     /// The first load may create the tables whatever the `tables` contract says.
     pub create_tables_on_first_run: Option<bool>,
+    /// dlt's `table_format` (`delta`): how a destination that has table formats keeps the
+    /// table and its child tables; stored in the table's schema under dlt's key.
+    pub table_format: Option<String>,
 }
 
 impl Schema {
@@ -64,6 +67,12 @@ impl Schema {
         }
         if let Some(create) = hints.create_tables_on_first_run {
             table.normalizer.create_tables_on_first_run = Some(create);
+        }
+        if let Some(format) = &hints.table_format {
+            table.other.insert(
+                "table_format".into(),
+                serde_json::Value::String(format.clone()),
+            );
         }
         let mut declared: Vec<Column> = Vec::new();
         for key in &hints.primary_key {
