@@ -268,3 +268,23 @@ def test_delta_tables_read_by_deltalake_after_appends_replaces_and_merges(tmp_pa
         assert len(table("rides__stops").to_pyarrow_table()) == 6
         history = table("rides").history()
         assert history[0]["operation"] == "WRITE"
+
+
+def test_a_resources_table_format_hint_makes_a_delta_table(tmp_path):
+    from deltalake import DeltaTable
+
+    bucket = tmp_path / "lake"
+    pipeline = dlt.pipeline(
+        pipeline_name="hinted",
+        destination=dlt.destinations.filesystem(str(bucket)),
+        dataset_name="d",
+    )
+
+    @dlt.resource(table_format="delta", write_disposition="merge", primary_key="id")
+    def dims(start=0):
+        yield from ({"id": i, "v": start} for i in range(start, start + 5))
+
+    pipeline.run(dims())
+    pipeline.run(dims(3))
+    rows = sorted((r["id"], r["v"]) for r in DeltaTable(str(bucket / "d" / "dims")).to_pyarrow_table().to_pylist())
+    assert rows == [(0, 0), (1, 0), (2, 0), (3, 3), (4, 3), (5, 3), (6, 3), (7, 3)]

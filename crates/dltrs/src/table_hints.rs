@@ -605,6 +605,7 @@ mod tests {
             json!("evolve"),
             json!(true),
             json!(true),
+            json!("delta"),
         ];
         assert_eq!(values.len(), TableHintsConfig::KEYS.len());
         for (key, value) in TableHintsConfig::KEYS.iter().zip(values) {
