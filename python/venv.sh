@@ -15,4 +15,5 @@ fi
 if [ ! -x "$VENV-dlt/bin/python" ]; then
     "$PYTHON" -m venv "$VENV-dlt"
 fi
-"$VENV-dlt/bin/pip" install --quiet --disable-pip-version-check "dlt[duckdb]==1.31.0"
+# (sqlglot 28 changed an API dlt 1.31's dataset() calls; pandas for its data frames)
+"$VENV-dlt/bin/pip" install --quiet --disable-pip-version-check "dlt[duckdb]==1.31.0" "sqlglot<28" pandas

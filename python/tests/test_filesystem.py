@@ -141,6 +141,9 @@ p.sync_destination()
 restored = {"destination_type": p.state.get("destination_type"),
             "tables": sorted(p.default_schema.data_table_names()),
             "cursor": p.state["sources"]["compat"]["resources"]["rides"]["incremental"]["id"]["last_value"]}
+# dlt reads the tables dltrs wrote
+restored["rows"] = len(p.dataset().rides.df())
+restored["stops"] = len(p.dataset().rides__stops.df())
 p.run([{"id": 1000, "vendor": "dlt", "stops": [{"at": 1}]}], table_name="rides")
 restored["state_version"] = p.state["_state_version"]
 print(json.dumps(restored))
@@ -182,6 +185,7 @@ def test_dlt_reads_and_extends_a_bucket_dltrs_wrote_and_dltrs_restores_from_it(t
     assert restored["destination_type"] == "dlt.destinations.filesystem"
     assert restored["tables"] == ["rides", "rides__stops"]
     assert restored["cursor"] == 9
+    assert (restored["rows"], restored["stops"]) == (10, 20)
     # dlt's own load sits beside dltrs's, with its marker
     assert len(os.listdir(bucket / "compat_data" / "_dlt_loads")) == 2
     rows = duckdb.sql(
