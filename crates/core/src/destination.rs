@@ -97,8 +97,8 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// A SQL database's: every disposition, `merge` as dlt's `delete-insert`, one transaction
-    /// per package.
+    /// A SQL database's: every disposition, `merge` as dlt's `delete-insert`, `upsert` and
+    /// `insert-only`, one transaction per package.
     pub fn sql(max_identifier_length: Option<usize>) -> Self {
         Capabilities {
             write_dispositions: vec![
@@ -107,7 +107,11 @@ impl Capabilities {
                 WriteDisposition::Merge,
                 WriteDisposition::Skip,
             ],
-            merge_strategies: vec![MergeStrategy::DeleteInsert],
+            merge_strategies: vec![
+                MergeStrategy::DeleteInsert,
+                MergeStrategy::Upsert,
+                MergeStrategy::InsertOnly,
+            ],
             atomicity: Atomicity::Transactional,
             merge_advice: None,
             table_format_merges: Vec::new(),

@@ -21,5 +21,6 @@ dltrs_testkit::destination_suite!(
     without_merge
 );
 
-// the same folder with Delta tables: every case, merges included, through the tables' logs
-dltrs_testkit::destination_suite!(delta, dltrs_testkit::suite::DeltaTarget);
+// the same folder with Delta tables: every case, merges included, through the tables' logs (the
+// strategy cases' hard deletes, dedup_sort and insert-only are not built for Delta tables yet)
+dltrs_testkit::destination_suite!(delta, dltrs_testkit::suite::DeltaTarget, without_strategies);

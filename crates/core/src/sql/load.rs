@@ -259,9 +259,19 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
                     // dlt falls back to append when a merge table has no keys
                     return self.append_all(package, &chain, progress);
                 }
+                let strategy = root_table
+                    .merge_strategy
+                    .unwrap_or(crate::schema::MergeStrategy::DeleteInsert);
+                if strategy == crate::schema::MergeStrategy::Upsert && keys.primary.is_empty() {
+                    return Err(at(&root.name)(
+                        "the upsert strategy needs a primary key (a merge key is not enough, as in dlt): declare primary_key".into(),
+                    ));
+                }
                 self.ensure_root_keys(schema, &root.name, catalog)
                     .map_err(at(&root.name))?;
-                self.delete_insert(package, root_table, &keys, &chain, catalog, progress)
+                self.merge(
+                    strategy, package, root_table, &keys, &chain, catalog, progress,
+                )
             }
             WriteDisposition::Append | WriteDisposition::Skip => {
                 self.append_all(package, &chain, progress)

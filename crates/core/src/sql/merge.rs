@@ -1,17 +1,26 @@
-//! `merge` with the `delete-insert` strategy, as dlt does it (`dlt/destinations/sql_jobs.py`):
-//! the package's rows are staged (in tables the dialect names, [`Dialect::stage_table`]) in the
-//! package's order; destination rows whose primary key or merge key arrives again are deleted
-//! together with their child rows (through `_dlt_root_id`); the staged rows are inserted,
-//! deduplicated on the primary key keeping the first row of the package. All of it inside the
-//! package's transaction, so no one else sees the staging tables; they are dropped before the
-//! commit.
+//! `merge`, as dlt does it (`dlt/destinations/sql_jobs.py`): the package's rows are staged (in
+//! tables the dialect names, [`Dialect::stage_table`]) in the package's order, then by strategy:
+//!
+//! - `delete-insert`: destination rows whose primary key or merge key arrives again are deleted
+//!   together with their child rows (through `_dlt_root_id`); the staged rows are inserted,
+//!   deduplicated on the primary key (the first row of the package wins, or the first by the
+//!   `dedup_sort` column);
+//! - `upsert`: destination rows whose primary key arrives are replaced by the staged rows (no
+//!   deduplication), their child rows by the staged ones;
+//! - `insert-only`: staged rows whose primary key the destination lacks are inserted
+//!   (deduplicated as for delete-insert), the others left as they are.
+//!
+//! A `hard_delete` column marks staged rows that delete instead of insert: a boolean column
+//! when true, any other when not null. All of it inside the package's transaction, so no one
+//! else sees the staging tables; they are dropped before the commit.
 
 use super::ddl::Catalog;
 use super::load::{StepResult, at};
-use super::{Dialect, MergeKeys, RowOrder, Session, SqlClient, ident_list};
+use super::{Dialect, MergeKeys, RowOrder, Session, SqlClient, ident, ident_list};
 use crate::package::{NormalizedPackage, NormalizedTable};
 use crate::progress::Progress;
-use crate::schema::Table;
+use crate::schema::{MergeStrategy, Table};
+use crate::types::DataType;
 
 const ROW_ID: &str = "\"_dlt_id\"";
 const ROOT_ID: &str = "\"_dlt_root_id\"";
@@ -21,9 +30,12 @@ const DELETE_IDS: &str = "dltrs_merge_delete";
 const KEEP_IDS: &str = "dltrs_merge_keep";
 
 impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
-    /// Merges the package's rows of `root` and its child tables (`chain`) into the dataset.
-    pub(crate) fn delete_insert(
+    /// Merges the package's rows of `root` and its child tables (`chain`) into the dataset
+    /// with `strategy` (delete-insert, upsert or insert-only).
+    #[allow(clippy::too_many_arguments, reason = "one merge's parts")]
+    pub(crate) fn merge(
         &mut self,
+        strategy: MergeStrategy,
         package: &NormalizedPackage,
         root: &Table,
         keys: &MergeKeys,
@@ -63,12 +75,25 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
             self.client.execute_batch(&sql).map_err(at(&root.name))?;
         }
 
-        // destination roots whose key arrives again, and their child rows
+        // destination roots whose key arrives again (none for insert-only), and their child rows
         let delete_ids = self.dialect.temp_table(DELETE_IDS);
-        let select = format!(
-            "SELECT d.{ROW_ID} FROM {root_name} AS d WHERE {}",
-            keys.matches(root_stage)
-        );
+        let select = match strategy {
+            MergeStrategy::InsertOnly => {
+                format!("SELECT d.{ROW_ID} FROM {root_name} AS d WHERE 1 = 0")
+            }
+            MergeStrategy::Upsert => format!(
+                "SELECT d.{ROW_ID} FROM {root_name} AS d WHERE {}",
+                MergeKeys {
+                    primary: keys.primary.clone(),
+                    merge: Vec::new()
+                }
+                .matches(root_stage)
+            ),
+            _ => format!(
+                "SELECT d.{ROW_ID} FROM {root_name} AS d WHERE {}",
+                keys.matches(root_stage)
+            ),
+        };
         self.client
             .execute_batch(&self.dialect.create_temp_table(&delete_ids, &select))
             .map_err(at(&root.name))?;
@@ -88,17 +113,43 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
             ))
             .map_err(at(&root.name))?;
 
-        // the first staged row of each primary key wins, as in dlt; a staging table just
-        // filled holds its rows in the order they came, which the insertion order column follows
-        let keep = if keys.primary.is_empty() {
-            format!("SELECT {ROW_ID} FROM {root_stage}")
-        } else {
-            format!(
-                "SELECT {ROW_ID} FROM (SELECT {ROW_ID}, row_number() OVER \
-                 (PARTITION BY {} ORDER BY {}) AS dltrs_rn FROM {root_stage}) AS ranked \
-                 WHERE dltrs_rn = 1",
-                ident_list(keys.primary.iter().map(String::as_str)),
+        // the first staged row of each primary key wins, as in dlt (first by the dedup_sort
+        // column when there is one); a staging table just filled holds its rows in the order
+        // they came, which the insertion order column follows. Upsert does not deduplicate.
+        let live = hard_delete(root)
+            .map(|(column, boolean)| match boolean {
+                true => format!("{} IS NOT TRUE", ident(column)),
+                false => format!("{} IS NULL", ident(column)),
+            })
+            .unwrap_or_else(|| "1 = 1".into());
+        let order = match dedup_sort(root) {
+            Some((column, descending)) => format!(
+                "{} {} NULLS LAST, {}",
+                ident(column),
+                if descending { "DESC" } else { "ASC" },
                 self.dialect.insertion_order()
+            ),
+            None => self.dialect.insertion_order().to_string(),
+        };
+        let absent = match strategy {
+            MergeStrategy::InsertOnly => format!(
+                " AND NOT EXISTS (SELECT 1 FROM {root_name} AS d WHERE {})",
+                keys.primary
+                    .iter()
+                    .map(|c| format!("d.{c} = ranked.{c}", c = ident(c)))
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            ),
+            _ => String::new(),
+        };
+        let keep = if keys.primary.is_empty() || strategy == MergeStrategy::Upsert {
+            format!("SELECT {ROW_ID} FROM {root_stage} WHERE {live}")
+        } else {
+            let primary = ident_list(keys.primary.iter().map(String::as_str));
+            format!(
+                "SELECT {ROW_ID} FROM (SELECT *, row_number() OVER \
+                 (PARTITION BY {primary} ORDER BY {order}) AS dltrs_rn FROM {root_stage}) AS ranked \
+                 WHERE dltrs_rn = 1 AND {live}{absent}",
             )
         };
         let keep_ids = self.dialect.temp_table(KEEP_IDS);
@@ -133,4 +184,32 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
         }
         Ok(())
     }
+}
+
+/// The root's `hard_delete` column and whether it is boolean (true deletes) rather than any
+/// other type (a value deletes).
+fn hard_delete(root: &Table) -> Option<(&str, bool)> {
+    root.complete_columns()
+        .find(|c| {
+            c.other
+                .get("hard_delete")
+                .and_then(serde_json::Value::as_bool)
+                == Some(true)
+        })
+        .map(|c| (c.name.as_str(), c.data_type == Some(DataType::Bool)))
+}
+
+/// The root's `dedup_sort` column and whether it sorts descending (the greatest value wins).
+fn dedup_sort(root: &Table) -> Option<(&str, bool)> {
+    root.complete_columns().find_map(|c| {
+        match c
+            .other
+            .get("dedup_sort")
+            .and_then(serde_json::Value::as_str)
+        {
+            Some("desc") => Some((c.name.as_str(), true)),
+            Some("asc") => Some((c.name.as_str(), false)),
+            _ => None,
+        }
+    })
 }
