@@ -29,7 +29,7 @@ BATCH_ITEMS = 2000
 BATCH_SECONDS = 0.05
 
 HINT_KEYS = ("write_disposition", "primary_key", "merge_key", "columns", "max_table_nesting", "schema_contract", "table_format")
-COLUMN_KEYS = ("data_type", "nullable", "primary_key", "merge_key", "precision", "scale", "unique", "timezone")
+COLUMN_KEYS = ("data_type", "nullable", "primary_key", "merge_key", "precision", "scale", "unique", "timezone", "hard_delete", "dedup_sort")
 
 
 def _json_default(value: Any) -> Any:

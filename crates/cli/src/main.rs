@@ -10,6 +10,7 @@ use dltrs::declarative::{self, Declared};
 use dltrs::filesystem;
 use dltrs::http::{HttpClient, HttpConfig, Redactor};
 use dltrs::progress::{Progress, ProgressReport};
+use dltrs::schema::MergeStrategy;
 use dltrs::schema::TableHints;
 use dltrs::secret::Secrets;
 use dltrs::{Pipeline, Resource, Schema, SchemaContract, WriteDisposition};
@@ -73,6 +74,17 @@ enum Command {
         /// Merge key column(s), comma separated.
         #[arg(long, value_delimiter = ',')]
         merge_key: Vec<String>,
+        /// How `merge` combines rows: delete-insert (dlt's default), upsert or insert-only.
+        #[arg(long, value_parser = parse_strategy)]
+        merge_strategy: Option<MergeStrategy>,
+        /// A column whose true (or, for a column of another type, non-null) value deletes the
+        /// row's key instead of loading the row (dlt's `hard_delete`).
+        #[arg(long, value_name = "COLUMN")]
+        hard_delete: Option<String>,
+        /// Which of a key's rows in one load is merged: the smallest (`asc`) or greatest
+        /// (`desc`) value of a column (dlt's `dedup_sort`).
+        #[arg(long, value_name = "COLUMN:asc|desc", value_parser = parse_dedup_sort)]
+        dedup_sort: Option<(String, bool)>,
         /// Pipeline name: names the working directory, the default DuckDB file and dataset.
         #[arg(long, default_value = "dltrs")]
         pipeline_name: String,
@@ -576,6 +588,32 @@ fn seconds(flag: &str, value: f64) -> Result<Duration> {
     })
 }
 
+fn parse_strategy(s: &str) -> Result<MergeStrategy, String> {
+    match s {
+        "delete-insert" => Ok(MergeStrategy::DeleteInsert),
+        "upsert" => Ok(MergeStrategy::Upsert),
+        "insert-only" => Ok(MergeStrategy::InsertOnly),
+        "scd2" => Err(
+            "the scd2 merge strategy is not built yet: use delete-insert, upsert or insert-only"
+                .into(),
+        ),
+        other => Err(format!(
+            "unknown merge strategy `{other}` (delete-insert, upsert, insert-only)"
+        )),
+    }
+}
+
+/// `COLUMN:asc` or `COLUMN:desc`: the column and whether it sorts descending.
+fn parse_dedup_sort(s: &str) -> Result<(String, bool), String> {
+    match s.rsplit_once(':') {
+        Some((column, "asc")) if !column.is_empty() => Ok((column.to_string(), false)),
+        Some((column, "desc")) if !column.is_empty() => Ok((column.to_string(), true)),
+        _ => Err(format!(
+            "`{s}`: give the column and the order, COLUMN:asc or COLUMN:desc"
+        )),
+    }
+}
+
 fn parse_disposition(s: &str) -> Result<WriteDisposition, String> {
     match s {
         "append" => Ok(WriteDisposition::Append),
@@ -707,6 +745,9 @@ fn run(cli: Cli) -> Result<()> {
             write_disposition,
             primary_key,
             merge_key,
+            merge_strategy,
+            hard_delete,
+            dedup_sort,
             pipeline_name,
             dataset_name,
             destination,
@@ -756,6 +797,27 @@ fn run(cli: Cli) -> Result<()> {
                 .write_disposition(write_disposition)
                 .primary_key(primary_key)
                 .merge_key(merge_key);
+            if let Some(strategy) = merge_strategy {
+                resource = resource.merge_strategy(strategy);
+            }
+            if let Some(column) = hard_delete {
+                resource = resource.column(
+                    dltrs::schema::Column {
+                        name: column,
+                        ..Default::default()
+                    }
+                    .hard_delete(),
+                );
+            }
+            if let Some((column, descending)) = dedup_sort {
+                resource = resource.column(
+                    dltrs::schema::Column {
+                        name: column,
+                        ..Default::default()
+                    }
+                    .dedup_sort(descending),
+                );
+            }
             if let Some(levels) = max_table_nesting {
                 resource = resource.max_table_nesting(levels);
             }

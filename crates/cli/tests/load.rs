@@ -385,3 +385,60 @@ fn file_flags_are_refused_for_a_database_and_take_effect_for_files() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--table-format delta"), "{err}");
 }
+
+#[test]
+fn merge_strategies_hard_deletes_and_dedup_sort_from_the_command_line() {
+    let env = Env::new();
+    let first = env.write(
+        "first.jsonl",
+        b"{\"id\": 1, \"v\": \"a\", \"seq\": 1}\n{\"id\": 2, \"v\": \"b\", \"seq\": 1}\n",
+    );
+    let merge = [
+        "--table",
+        "t",
+        "--write-disposition",
+        "merge",
+        "--primary-key",
+        "id",
+    ];
+    ok(&env.load(&first, &merge));
+    // insert-only: id 1 stays as it was, id 3 is new
+    let second = env.write(
+        "second.jsonl",
+        b"{\"id\": 1, \"v\": \"x\", \"seq\": 2}\n{\"id\": 3, \"v\": \"c\", \"seq\": 1}\n",
+    );
+    let mut args = merge.to_vec();
+    args.extend(["--merge-strategy", "insert-only"]);
+    ok(&env.load(&second, &args));
+    assert_eq!(
+        env.query("SELECT id || v FROM dltrs_dataset.t ORDER BY id"),
+        ["1a", "2b", "3c"]
+    );
+    // delete-insert (the table keeps the strategy it was last given) with a hard delete and
+    // the greatest seq winning
+    let third = env.write(
+        "third.jsonl",
+        b"{\"id\": 1, \"v\": \"old\", \"seq\": 3}\n{\"id\": 1, \"v\": \"new\", \"seq\": 9}\n{\"id\": 2, \"v\": \"b\", \"seq\": 2, \"gone\": true}\n",
+    );
+    let mut args = merge.to_vec();
+    args.extend(["--merge-strategy", "delete-insert"]);
+    args.extend(["--hard-delete", "gone", "--dedup-sort", "seq:desc"]);
+    ok(&env.load(&third, &args));
+    assert_eq!(
+        env.query("SELECT id || v FROM dltrs_dataset.t ORDER BY id"),
+        ["1new", "3c"]
+    );
+    // upsert
+    let fourth = env.write("fourth.jsonl", b"{\"id\": 3, \"v\": \"C\", \"seq\": 5}\n");
+    let mut args = merge.to_vec();
+    args.extend(["--merge-strategy", "upsert"]);
+    ok(&env.load(&fourth, &args));
+    assert_eq!(
+        env.query("SELECT id || v FROM dltrs_dataset.t ORDER BY id"),
+        ["1new", "3C"]
+    );
+    // a bad order names the form
+    let out = env.load(&fourth, &["--table", "t", "--dedup-sort", "seq"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("COLUMN:asc or COLUMN:desc"));
+}

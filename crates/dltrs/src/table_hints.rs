@@ -135,12 +135,28 @@ pub struct ColumnConfig {
     /// Timestamps with a time zone (true).
     #[serde(default)]
     pub timezone: Option<bool>,
+    /// dlt's `hard_delete`: a true (or, for another type, non-null) value deletes the key.
+    #[serde(default)]
+    pub hard_delete: Option<bool>,
+    /// dlt's `dedup_sort`: `asc` or `desc`, which of a key's rows in a package is merged.
+    #[serde(default)]
+    pub dedup_sort: Option<DedupSort>,
+}
+
+/// The order of dlt's `dedup_sort` hint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DedupSort {
+    /// The smallest value wins.
+    Asc,
+    /// The greatest value wins.
+    Desc,
 }
 
 impl ColumnConfig {
     /// The schema column named `name`.
     pub fn to_column(&self, name: &str) -> Column {
-        Column {
+        let column = Column {
             name: name.to_owned(),
             data_type: self.data_type,
             nullable: self.nullable,
@@ -151,6 +167,14 @@ impl ColumnConfig {
             merge_key: self.merge_key,
             unique: self.unique,
             ..Column::default()
+        };
+        let column = match self.hard_delete {
+            Some(true) => column.hard_delete(),
+            _ => column,
+        };
+        match self.dedup_sort {
+            Some(order) => column.dedup_sort(order == DedupSort::Desc),
+            None => column,
         }
     }
 }

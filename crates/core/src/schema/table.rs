@@ -115,6 +115,22 @@ pub struct Column {
 }
 
 impl Column {
+    /// dlt's `hard_delete` hint: a row whose value in this column is true (a boolean column)
+    /// or not null (any other) deletes its key instead of being loaded.
+    pub fn hard_delete(mut self) -> Self {
+        self.other.insert("hard_delete".into(), Value::Bool(true));
+        self
+    }
+
+    /// dlt's `dedup_sort` hint: of the rows of one primary key in a package, the one with the
+    /// greatest (`descending`) or smallest value of this column is merged.
+    pub fn dedup_sort(mut self, descending: bool) -> Self {
+        let order = if descending { "desc" } else { "asc" };
+        self.other
+            .insert("dedup_sort".into(), Value::String(order.into()));
+        self
+    }
+
     /// A complete, nullable column.
     pub fn new(name: impl Into<String>, data_type: DataType) -> Self {
         Column {
