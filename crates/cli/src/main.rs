@@ -74,7 +74,8 @@ enum Command {
         /// Merge key column(s), comma separated.
         #[arg(long, value_delimiter = ',')]
         merge_key: Vec<String>,
-        /// How `merge` combines rows: delete-insert (dlt's default), upsert or insert-only.
+        /// How `merge` combines rows: delete-insert (dlt's default), upsert, insert-only or
+        /// scd2.
         #[arg(long, value_parser = parse_strategy)]
         merge_strategy: Option<MergeStrategy>,
         /// A column whose true (or, for a column of another type, non-null) value deletes the
@@ -593,12 +594,9 @@ fn parse_strategy(s: &str) -> Result<MergeStrategy, String> {
         "delete-insert" => Ok(MergeStrategy::DeleteInsert),
         "upsert" => Ok(MergeStrategy::Upsert),
         "insert-only" => Ok(MergeStrategy::InsertOnly),
-        "scd2" => Err(
-            "the scd2 merge strategy is not built yet: use delete-insert, upsert or insert-only"
-                .into(),
-        ),
+        "scd2" => Ok(MergeStrategy::Scd2),
         other => Err(format!(
-            "unknown merge strategy `{other}` (delete-insert, upsert, insert-only)"
+            "unknown merge strategy `{other}` (delete-insert, upsert, insert-only, scd2)"
         )),
     }
 }

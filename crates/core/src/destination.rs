@@ -97,8 +97,8 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
-    /// A SQL database's: every disposition, `merge` as dlt's `delete-insert`, `upsert` and
-    /// `insert-only`, one transaction per package.
+    /// A SQL database's: every disposition, `merge` as dlt's `delete-insert`, `upsert`,
+    /// `insert-only` and `scd2`, one transaction per package.
     pub fn sql(max_identifier_length: Option<usize>) -> Self {
         Capabilities {
             write_dispositions: vec![
@@ -111,6 +111,7 @@ impl Capabilities {
                 MergeStrategy::DeleteInsert,
                 MergeStrategy::Upsert,
                 MergeStrategy::InsertOnly,
+                MergeStrategy::Scd2,
             ],
             atomicity: Atomicity::Transactional,
             merge_advice: None,

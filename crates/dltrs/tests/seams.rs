@@ -225,13 +225,13 @@ fn a_merge_the_destination_cannot_do_is_refused_before_extracting() {
     let err = pipeline
         .run([Resource::new("dim", items)
             .write_disposition(WriteDisposition::Merge)
-            .merge_strategy(MergeStrategy::Scd2)
+            .merge_strategy(MergeStrategy::Cdc)
             .primary_key(["id"])])
         .unwrap_err();
     let text = dltrs::report(&err);
     assert!(matches!(err, Error::Config(_)), "{text}");
     assert!(
-        text.contains("scd2") && text.contains("delete-insert") && text.contains("duckdb"),
+        text.contains("cdc") && text.contains("delete-insert") && text.contains("duckdb"),
         "{text}"
     );
     assert_eq!(pulled.load(Ordering::Relaxed), 0, "no item was pulled");

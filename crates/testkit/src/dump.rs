@@ -31,6 +31,9 @@ const GENERATED: [&str; 5] = [
     "_dlt_load_id",
 ];
 
+/// scd2's validity columns (dlt's default names).
+const VALIDITY: [&str; 2] = ["_dlt_valid_from", "_dlt_valid_to"];
+
 /// Days DuckDB's Python client counts in an interval's month.
 const DAYS_PER_MONTH: i128 = 30;
 
@@ -116,7 +119,16 @@ pub fn dump_dataset(conn: &Connection, dataset: &str) -> Result<Value, Error> {
     for &table in &data {
         let cols = columns.get(table).map(Vec::as_slice).unwrap_or_default();
         let sql = format!("select * from {}", qualified(&schema, table));
-        rows.insert(table, read_rows(conn, &sql, cols)?);
+        let mut read = read_rows(conn, &sql, cols)?;
+        // scd2's validity columns hold load times: the dump keeps whether each is set
+        for row in &mut read {
+            for name in VALIDITY {
+                if let Some(value) = row.get_mut(name).filter(|v| !v.is_null()) {
+                    *value = Value::String("<timestamp>".into());
+                }
+            }
+        }
+        rows.insert(table, read);
     }
     let has_column = |table: &str, name: &str| {
         columns

@@ -3,6 +3,11 @@
 use super::{Column, MergeStrategy, Schema, SchemaChange, Table, WriteDisposition};
 use crate::naming::NamingConvention;
 
+/// scd2's column of when a row version became active (dlt's default name).
+pub const SCD2_VALID_FROM: &str = "_dlt_valid_from";
+/// scd2's column of when a row version was retired, null while it is active.
+pub const SCD2_VALID_TO: &str = "_dlt_valid_to";
+
 /// Hints for a root table: disposition, keys, nesting limit and declared columns.
 /// Names are source names; they are normalized when applied. Stored in extracted packages.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -55,6 +60,33 @@ impl Schema {
         }
         if hints.merge_strategy.is_some() {
             table.merge_strategy = hints.merge_strategy;
+        }
+        if hints.merge_strategy == Some(MergeStrategy::Scd2) {
+            // dlt's validity columns lead the table: when a version became active, and when
+            // it was retired (null while active)
+            for (index, (column, hint)) in [
+                (SCD2_VALID_FROM, "x-valid-from"),
+                (SCD2_VALID_TO, "x-valid-to"),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                if table.columns.contains_key(column) {
+                    continue;
+                }
+                let mut validity = Column::new(column, crate::DataType::Timestamp);
+                validity.nullable = Some(true);
+                validity
+                    .other
+                    .insert(hint.into(), serde_json::Value::Bool(true));
+                changes.push(SchemaChange::NewColumn {
+                    table: name.clone(),
+                    column: column.into(),
+                    data_type: crate::DataType::Timestamp,
+                    variant: false,
+                });
+                table.columns.shift_insert(index, column.into(), validity);
+            }
         }
         if let Some(max_nesting) = hints.max_nesting {
             table.normalizer.max_nesting = Some(max_nesting);

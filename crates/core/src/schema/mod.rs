@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 pub use change::SchemaChange;
 pub use contract::{ContractEntity, ContractMode, SchemaContract};
-pub use hints::TableHints;
+pub use hints::{SCD2_VALID_FROM, SCD2_VALID_TO, TableHints};
 pub use system::{LOADS_TABLE, VERSION_TABLE, pipeline_state_table};
 pub use table::{Column, MergeStrategy, NormalizerHints, Table, WriteDisposition};
 

@@ -255,7 +255,8 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
             }
             WriteDisposition::Merge => {
                 let keys = MergeKeys::of(root_table);
-                if keys.is_empty() {
+                let scd2 = root_table.merge_strategy == Some(crate::schema::MergeStrategy::Scd2);
+                if keys.is_empty() && !scd2 {
                     // dlt falls back to append when a merge table has no keys
                     return self.append_all(package, &chain, progress);
                 }

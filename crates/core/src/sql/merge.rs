@@ -8,7 +8,11 @@
 //! - `upsert`: destination rows whose primary key arrives are replaced by the staged rows (no
 //!   deduplication), their child rows by the staged ones;
 //! - `insert-only`: staged rows whose primary key the destination lacks are inserted
-//!   (deduplicated as for delete-insert), the others left as they are.
+//!   (deduplicated as for delete-insert), the others left as they are;
+//! - `scd2`: `_dlt_id` is the row's hash; active versions (`_dlt_valid_to` null) whose hash is
+//!   not staged are retired at the package's time (with a merge key, only those whose key is
+//!   staged), staged versions not active are inserted, active from the package's time; child
+//!   tables are insert-only.
 //!
 //! A `hard_delete` column marks staged rows that delete instead of insert: a boolean column
 //! when true, any other when not null. All of it inside the package's transaction, so no one
@@ -23,6 +27,9 @@ use crate::schema::{MergeStrategy, Table};
 use crate::types::DataType;
 
 const ROW_ID: &str = "\"_dlt_id\"";
+const VALID_FROM: &str = "\"_dlt_valid_from\"";
+const VALID_TO: &str = "\"_dlt_valid_to\"";
+const VALID_TO_NAME: &str = crate::schema::SCD2_VALID_TO;
 const ROOT_ID: &str = "\"_dlt_root_id\"";
 /// Temporary table of root row ids being replaced.
 const DELETE_IDS: &str = "dltrs_merge_delete";
@@ -81,6 +88,25 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
             MergeStrategy::InsertOnly => {
                 format!("SELECT d.{ROW_ID} FROM {root_name} AS d WHERE 1 = 0")
             }
+            // scd2 retires instead: active versions whose row hash is not staged (with a
+            // merge key, only those whose key is)
+            MergeStrategy::Scd2 => {
+                let scoped = match keys.merge.is_empty() {
+                    true => String::new(),
+                    false => format!(
+                        " AND ({})",
+                        MergeKeys {
+                            primary: Vec::new(),
+                            merge: keys.merge.clone()
+                        }
+                        .matches(root_stage)
+                    ),
+                };
+                format!(
+                    "SELECT d.{ROW_ID} FROM {root_name} AS d WHERE d.{VALID_TO} IS NULL \
+                     AND d.{ROW_ID} NOT IN (SELECT {ROW_ID} FROM {root_stage}){scoped}"
+                )
+            }
             MergeStrategy::Upsert => format!(
                 "SELECT d.{ROW_ID} FROM {root_name} AS d WHERE {}",
                 MergeKeys {
@@ -97,7 +123,27 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
         self.client
             .execute_batch(&self.dialect.create_temp_table(&delete_ids, &select))
             .map_err(at(&root.name))?;
+        // bound as text (a driver that types the parameter by the cast would refuse a string)
+        let boundary = boundary_timestamp(package.load_id());
+        let timestamp = self.dialect.column_type(&crate::schema::Column::new(
+            VALID_TO_NAME,
+            DataType::Timestamp,
+        ));
+        if strategy == MergeStrategy::Scd2 {
+            let sql = format!(
+                "UPDATE {root_name} SET {VALID_TO} = CAST(CAST({} AS VARCHAR) AS {timestamp}) \
+                 WHERE {ROW_ID} IN (SELECT {ROW_ID} FROM {delete_ids})",
+                self.dialect.placeholder(1)
+            );
+            self.client
+                .execute(&sql, &[super::Param::Text(&boundary)])
+                .map_err(at(&root.name))?;
+        }
         for child in schema.descendants(&root.name) {
+            if strategy == MergeStrategy::Scd2 {
+                // child tables of scd2 are insert-only
+                break;
+            }
             if catalog.has_table(&child.name) {
                 self.client
                     .execute_batch(&format!(
@@ -107,11 +153,13 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
                     .map_err(at(&child.name))?;
             }
         }
-        self.client
-            .execute_batch(&format!(
-                "DELETE FROM {root_name} WHERE {ROW_ID} IN (SELECT {ROW_ID} FROM {delete_ids})"
-            ))
-            .map_err(at(&root.name))?;
+        if strategy != MergeStrategy::Scd2 {
+            self.client
+                .execute_batch(&format!(
+                    "DELETE FROM {root_name} WHERE {ROW_ID} IN (SELECT {ROW_ID} FROM {delete_ids})"
+                ))
+                .map_err(at(&root.name))?;
+        }
 
         // the first staged row of each primary key wins, as in dlt (first by the dedup_sort
         // column when there is one); a staging table just filled holds its rows in the order
@@ -142,7 +190,15 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
             ),
             _ => String::new(),
         };
-        let keep = if keys.primary.is_empty() || strategy == MergeStrategy::Upsert {
+        let keep = if strategy == MergeStrategy::Scd2 {
+            // one row per row hash, and only versions not active already
+            format!(
+                "SELECT {ROW_ID} FROM (SELECT *, row_number() OVER \
+                 (PARTITION BY {ROW_ID} ORDER BY {order}) AS dltrs_rn FROM {root_stage}) AS ranked \
+                 WHERE dltrs_rn = 1 AND {live} AND {ROW_ID} NOT IN \
+                 (SELECT {ROW_ID} FROM {root_name} WHERE {VALID_TO} IS NULL)"
+            )
+        } else if keys.primary.is_empty() || strategy == MergeStrategy::Upsert {
             format!("SELECT {ROW_ID} FROM {root_stage} WHERE {live}")
         } else {
             let primary = ident_list(keys.primary.iter().map(String::as_str));
@@ -160,13 +216,31 @@ impl<C: SqlClient, D: Dialect> Session<'_, C, D> {
             let data = chain[index];
             let list = ident_list(columns.iter().map(String::as_str));
             let filter = if index == root_index { ROW_ID } else { ROOT_ID };
+            let target = self.table(&data.name);
+            // scd2's child rows are insert-only: a version that comes back has its rows already
+            let new_rows = match (strategy, index == root_index) {
+                (MergeStrategy::Scd2, false) => {
+                    format!(" AND {ROW_ID} NOT IN (SELECT {ROW_ID} FROM {target})")
+                }
+                _ => String::new(),
+            };
             self.client
                 .execute_batch(&format!(
-                    "INSERT INTO {} ({list}) SELECT {list} FROM {stage} \
-                     WHERE {filter} IN (SELECT {ROW_ID} FROM {keep_ids})",
-                    self.table(&data.name)
+                    "INSERT INTO {target} ({list}) SELECT {list} FROM {stage} \
+                     WHERE {filter} IN (SELECT {ROW_ID} FROM {keep_ids}){new_rows}"
                 ))
                 .map_err(at(&data.name))?;
+        }
+        if strategy == MergeStrategy::Scd2 {
+            // the versions inserted now became active at the package's time
+            let sql = format!(
+                "UPDATE {root_name} SET {VALID_FROM} = CAST(CAST({} AS VARCHAR) AS {timestamp}) \
+                 WHERE {VALID_FROM} IS NULL",
+                self.dialect.placeholder(1)
+            );
+            self.client
+                .execute(&sql, &[super::Param::Text(&boundary)])
+                .map_err(at(&root.name))?;
         }
         let mut drops: Vec<String> = staged.into_iter().map(|(stage, _)| stage).collect();
         drops.push(delete_ids);
@@ -212,4 +286,14 @@ fn dedup_sort(root: &Table) -> Option<(&str, bool)> {
             _ => None,
         }
     })
+}
+
+/// scd2's boundary: the package's time (its load id, `seconds.fraction`), as dlt takes the
+/// load package's creation time, in ISO form.
+fn boundary_timestamp(load_id: &str) -> String {
+    let (secs, frac) = load_id.split_once('.').unwrap_or((load_id, ""));
+    let secs: i64 = secs.parse().unwrap_or(0);
+    let digits: String = frac.chars().take(6).collect();
+    let micros: i64 = format!("{digits:0<6}").parse().unwrap_or(0);
+    crate::types::datetime::format_timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
 }
