@@ -31,8 +31,6 @@ use dltrs_core::schema::{MergeStrategy, Table, WriteDisposition};
 use dltrs_core::sql::MergeKeys;
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
 use serde_json::{Value, json};
 use sha3::Digest;
 
@@ -244,11 +242,6 @@ fn string_column<'a>(batch: &'a RecordBatch, name: &str) -> Option<&'a arrow_arr
     batch.column(index).as_string_opt::<i32>()
 }
 
-fn short_hash(text: &str) -> String {
-    let digest = sha3::Sha3_256::digest(text.as_bytes());
-    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Writes `batches` as a Parquet data file at `path`; its size in bytes and rows.
 fn write_data<I>(
     store: &Store,
@@ -259,10 +252,7 @@ fn write_data<I>(
 where
     I: IntoIterator<Item = Result<RecordBatch, BoxError>>,
 {
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(128 * 1024))
-        .build();
+    let properties = crate::format::parquet_properties();
     let mut out = std::io::BufWriter::with_capacity(1 << 20, store.writer(path));
     let mut writer = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
     let mut rows = 0;
@@ -596,10 +586,7 @@ impl Chain<'_> {
             }
             None => return Ok(Rewrite::Unchanged),
         };
-        let properties = WriterProperties::builder()
-            .set_compression(Compression::SNAPPY)
-            .set_max_row_group_row_count(Some(128 * 1024))
-            .build();
+        let properties = crate::format::parquet_properties();
         let target = self.store.writer(&format!("{dir}{rewritten}"));
         let mut out = std::io::BufWriter::with_capacity(1 << 20, target);
         let mut writer = ArrowWriter::try_new(&mut out, schema, Some(properties))?;
@@ -649,7 +636,7 @@ impl Chain<'_> {
                 let schema = for_delta(&RecordBatch::new_empty(first))?.schema();
                 let path = format!(
                     "{load_id}.{}.parquet",
-                    short_hash(&format!("{load_id}/{}/{index}", table.name))
+                    crate::short_hash(&format!("{load_id}/{}/{index}", table.name))
                 );
                 let batches = file.map(|batch| -> Result<RecordBatch, BoxError> {
                     let batch = batch?;
@@ -705,7 +692,7 @@ impl Chain<'_> {
                     for file in &snap.files {
                         let rewritten = format!(
                             "{load_id}.r{}.parquet",
-                            short_hash(&format!("{load_id}/{file}"))
+                            crate::short_hash(&format!("{load_id}/{file}"))
                         );
                         match self.rewrite(table, plan, &dir, file, &rewritten)? {
                             Rewrite::Unchanged => {}
@@ -752,8 +739,7 @@ impl Chain<'_> {
 
 /// A stable UUID-shaped table id (a table written again from scratch keeps its id).
 fn uuid_like(seed: &str) -> String {
-    let digest = sha3::Sha3_256::digest(seed.as_bytes());
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::hex(&sha3::Sha3_256::digest(seed.as_bytes())[..16]);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],

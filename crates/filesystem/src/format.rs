@@ -98,12 +98,16 @@ pub(crate) fn write_file<W: Write + Send>(
     }
 }
 
-fn write_parquet<W: Write + Send>(file: BatchFile, out: W) -> Result<u64, BoxError> {
-    let properties = WriterProperties::builder()
+/// How every Parquet file of the destination is written (plain files and Delta data files).
+pub(crate) fn parquet_properties() -> WriterProperties {
+    WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build();
-    let mut writer = ArrowWriter::try_new(out, file.schema(), Some(properties))?;
+        .build()
+}
+
+fn write_parquet<W: Write + Send>(file: BatchFile, out: W) -> Result<u64, BoxError> {
+    let mut writer = ArrowWriter::try_new(out, file.schema(), Some(parquet_properties()))?;
     let mut rows = 0;
     for batch in file {
         let batch = batch?;

@@ -131,7 +131,7 @@ impl Layout {
 
     /// The path of a file inside the dataset's folder.
     pub(crate) fn render(&self, file: &FileName<'_>) -> String {
-        let micros = load_id_micros(file.load_id);
+        let micros = dltrs_core::package::load_id_micros(file.load_id);
         render(&self.text, |name| match name {
             "schema_name" => Some(file.schema_name.to_string()),
             "table_name" => Some(file.table_name.to_string()),
@@ -194,15 +194,6 @@ fn render(text: &str, value: impl Fn(&str) -> Option<String>) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// The time of a load id (`seconds.fraction`, dlt's `str(time.time())`), in microseconds.
-fn load_id_micros(load_id: &str) -> i64 {
-    let (secs, frac) = load_id.split_once('.').unwrap_or((load_id, ""));
-    let secs: i64 = secs.parse().unwrap_or(0);
-    let digits: String = frac.chars().take(6).collect();
-    let frac: i64 = format!("{digits:0<6}").parse().unwrap_or(0);
-    secs.saturating_mul(1_000_000).saturating_add(frac)
 }
 
 /// A time placeholder's value at `micros` (UTC), as pendulum formats it, lower case.

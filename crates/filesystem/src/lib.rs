@@ -484,8 +484,24 @@ struct Job {
 /// dlt's `file_id` (ten lowercase hex digits), derived from the package file so that a
 /// resumed load names its files as the first attempt did.
 fn file_id(load_id: &str, table: &str, file: &str) -> String {
-    let digest = sha3::Sha3_256::digest(format!("{load_id}/{table}/{file}").as_bytes());
-    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
+    short_hash(&format!("{load_id}/{table}/{file}"))
+}
+
+/// Ten lowercase hex digits of `text`'s SHA3-256: the shape of dlt's file ids, used for every
+/// name that must come out the same when a load is resumed.
+pub(crate) fn short_hash(text: &str) -> String {
+    hex(&sha3::Sha3_256::digest(text.as_bytes())[..5])
+}
+
+/// Bytes as lowercase hex.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }
 
 /// The dataset's folder inside the bucket (`dataset/`; the bucket's root for no name).

@@ -30,7 +30,7 @@ const INIT_CONTENT: &str = r#"{"initial_version":2,"current_version":2}"#;
 /// `hex(b64decode(hash))`: how dlt puts a hash into a file name.
 fn hash_in_name(hash: &str) -> String {
     match STANDARD.decode(hash) {
-        Ok(bytes) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+        Ok(bytes) => crate::hex(&bytes),
         // not base64 (never from our schemas): keep what is path-safe
         Err(_) => hash.chars().filter(char::is_ascii_alphanumeric).collect(),
     }

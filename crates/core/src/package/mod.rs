@@ -326,6 +326,16 @@ impl WorkingDir {
     }
 }
 
+/// The time a load id names (`seconds.fraction`, dlt's `str(time.time())`), in microseconds
+/// since the epoch; 0 for an id that is not a time.
+pub fn load_id_micros(load_id: &str) -> i64 {
+    let (secs, frac) = load_id.split_once('.').unwrap_or((load_id, ""));
+    let secs: i64 = secs.parse().unwrap_or(0);
+    let digits: String = frac.chars().take(6).collect();
+    let frac: i64 = format!("{digits:0<6}").parse().unwrap_or(0);
+    secs.saturating_mul(1_000_000).saturating_add(frac)
+}
+
 /// Load ids are decimal Unix times; compare them as numbers so `"999.1" < "1000.0"`.
 pub fn compare_load_ids(a: &str, b: &str) -> std::cmp::Ordering {
     let num = |s: &str| s.parse::<f64>().unwrap_or(f64::MAX);

@@ -288,12 +288,8 @@ fn dedup_sort(root: &Table) -> Option<(&str, bool)> {
     })
 }
 
-/// scd2's boundary: the package's time (its load id, `seconds.fraction`), as dlt takes the
-/// load package's creation time, in ISO form.
+/// scd2's boundary: the package's time (its load id), as dlt takes the load package's
+/// creation time, in ISO form.
 fn boundary_timestamp(load_id: &str) -> String {
-    let (secs, frac) = load_id.split_once('.').unwrap_or((load_id, ""));
-    let secs: i64 = secs.parse().unwrap_or(0);
-    let digits: String = frac.chars().take(6).collect();
-    let micros: i64 = format!("{digits:0<6}").parse().unwrap_or(0);
-    crate::types::datetime::format_timestamp(secs.saturating_mul(1_000_000).saturating_add(micros))
+    crate::types::datetime::format_timestamp(crate::package::load_id_micros(load_id))
 }
